@@ -1,0 +1,41 @@
+"""Statistics core: estimators validated against R, and the batch engine for simulations.
+
+Owns survival (Kaplan-Meier, log-rank, Cox), competing risks (Aalen-Johansen, Gray, Fine-Gray),
+change from baseline (ANCOVA, t-tests), proportions and rates, and repeated measures (MMRM).
+May import numpy, scipy, pandas and statsmodels; never the store, the report or a web framework.
+Names are resolved lazily so that ``import hepatrial`` and the command line start quickly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "kaplan_meier": "survival",
+    "KaplanMeierResult": "survival",
+    "logrank": "logrank",
+    "LogrankResult": "logrank",
+    "cox_ph": "cox",
+    "CoxResult": "cox",
+    "cumulative_incidence": "competing",
+    "gray_test": "competing",
+    "fine_gray": "competing",
+    "ancova": "ancova",
+    "change_from_baseline": "ancova",
+    "AncovaResult": "ancova",
+    "compare_proportions": "proportions",
+    "ProportionsResult": "proportions",
+    "rate_ratio": "rates",
+    "mmrm": "mmrm",
+    "MmrmResult": "mmrm",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hepatrial.stats' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"hepatrial.stats.{module}"), name)
