@@ -1,0 +1,145 @@
+"""Input coercion shared by the score engines: labs, flags, ordinal grades, sex, rounding.
+
+Every public score converts its arguments here (validating plausibility and converting
+quantities to conventional units), runs a numpy engine over 1-D arrays, and hands the result
+back through :func:`finish`, which gives a float for all-scalar input and an array otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hepatrial.exceptions import UnitError
+from hepatrial.units import Quantity, check_plausible
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+Number = float | FloatArray
+
+
+def _raw(value: Any) -> Any:
+    return value.value if isinstance(value, Quantity) else value
+
+
+def all_scalar(*values: Any) -> bool:
+    """True when every input (quantities unwrapped) is a single value, not an array."""
+    return all(np.ndim(_raw(v)) == 0 for v in values if v is not None)
+
+
+def lab(value: Any, analyte: str, field: str | None = None) -> FloatArray:
+    """A validated lab value in conventional units, as a float array of at least one element."""
+    if value is None:
+        raise UnitError(f"{field or analyte} is required")
+    return check_plausible(value, analyte, field=field)
+
+
+def finish(values: npt.NDArray[Any], scalar: bool) -> Any:
+    """A Python scalar for scalar input, else the array itself."""
+    if scalar:
+        return values.reshape(-1)[0].item()
+    return values
+
+
+def round_half_up(values: FloatArray, decimals: int = 0) -> FloatArray:
+    """Round half away from zero for the non-negative values scores produce (OPTN rounding).
+
+    Python's ``round`` and ``numpy.round`` round half to even (``round(2.5) == 2``); OPTN rounds
+    2.5 up to 3. The value is first cleaned to 9 decimals so that a product such as
+    ``10 * 2.45`` stored as ``24.499999999999996`` rounds as the decimal number it represents.
+    """
+    scale = 10.0**decimals
+    cleaned = np.round(values * scale, 9)
+    return np.floor(cleaned + 0.5) / scale
+
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+
+
+def _not_yes_no(field: str, value: Any) -> str:
+    return f"{field}={value.item()!r} is not a yes/no value; use True/False or 1/0"
+
+
+def flag(value: Any, field: str) -> BoolArray:
+    """A yes/no input (bool, 0/1, or the words yes/no/true/false) as a boolean array."""
+    array = np.atleast_1d(np.asarray(value))
+    if array.dtype == np.bool_:
+        return array
+    if array.dtype.kind in "iuf":
+        ok = np.isin(array, (0, 1))
+        if not ok.all():
+            first = int(np.flatnonzero(~ok)[0])
+            raise UnitError(_not_yes_no(field, array[first]))
+        return array.astype(bool)
+    words = pd.Series(array.astype(str)).str.strip().str.lower()
+    result = words.isin(_TRUE).to_numpy()
+    unknown = ~(result | words.isin(_FALSE).to_numpy())
+    if unknown.any():
+        first = int(np.flatnonzero(unknown)[0])
+        raise UnitError(_not_yes_no(field, array[first]))
+    return result
+
+
+def ordinal(value: Any, field: str, words: Mapping[str, int], maximum: int) -> IntArray:
+    """An ordinal grade 0..maximum given as integers or as the words in ``words``."""
+    array = np.atleast_1d(np.asarray(value))
+    if array.dtype.kind in "iuf":
+        codes = array.astype(np.float64)
+    else:
+        text = pd.Series(array.astype(str)).str.strip().str.lower()
+        mapped = text.map(lambda t: words.get(t, _as_number(t)))
+        codes = mapped.to_numpy(dtype=np.float64)
+    ok = np.isin(codes, np.arange(maximum + 1))
+    if not ok.all():
+        first = int(np.flatnonzero(~ok)[0])
+        allowed = ", ".join(sorted(words, key=words.__getitem__))
+        raise UnitError(
+            f"{field}={array[first].item()!r} is not a grade; "
+            f"use an integer 0-{maximum} or one of: {allowed}"
+        )
+    return codes.astype(np.int64)
+
+
+def _as_number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+_FEMALE = {"f", "female", "w", "woman"}
+_MALE = {"m", "male", "man"}
+
+
+def female(value: Any, field: str = "sex") -> BoolArray:
+    """Sex given as "M"/"F" (or male/female, any case) as a boolean array, True = female."""
+    array = np.atleast_1d(np.asarray(value))
+    if array.dtype.kind not in "UO":
+        raise UnitError(f"{field} must be 'M' or 'F'; got values of type {array.dtype}")
+    is_female = np.isin(array, ["F", "female", "Female"])
+    is_male = np.isin(array, ["M", "male", "Male"])
+    if not (is_female | is_male).all():
+        words = pd.Series(array.astype(str)).str.strip().str.lower()
+        is_female = words.isin(_FEMALE).to_numpy()
+        is_male = words.isin(_MALE).to_numpy()
+    unknown = ~(is_female | is_male)
+    if unknown.any():
+        first = int(np.flatnonzero(unknown)[0])
+        raise UnitError(f"{field}={array[first].item()!r} is not a sex; use 'M' or 'F'")
+    return is_female
+
+
+def broadcast(*arrays: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], ...]:
+    """Broadcast inputs to one shape, or raise naming the shapes."""
+    try:
+        return tuple(np.broadcast_arrays(*arrays))
+    except ValueError:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        message = f"inputs must have the same length (or be single values); got {shapes}"
+        raise UnitError(message) from None

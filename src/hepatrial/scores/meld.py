@@ -1,0 +1,345 @@
+"""The MELD family: UNOS/OPTN MELD, MELD-Na (OPTN 2016 and Kim 2008) and MELD 3.0.
+
+Engines take conventional-unit float arrays (``*_mg_dl``, ``*_g_dl``) and never validate;
+the public functions validate, convert quantities and choose scalar or array output.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from hepatrial.scores._inputs import (
+    BoolArray,
+    FloatArray,
+    Number,
+    all_scalar,
+    broadcast,
+    female,
+    finish,
+    flag,
+    lab,
+    round_half_up,
+)
+
+Rounding = Literal["optn", "continuous"]
+MeldNaVariant = Literal["optn2016", "kim2008"]
+
+MELD_CAP = 40.0
+MELD3_FLOOR = 6.0
+
+
+def _check_rounding(rounding: str) -> None:
+    if rounding not in ("optn", "continuous"):
+        raise ValueError(f"rounding={rounding!r} is not an option; use 'optn' or 'continuous'")
+
+
+def meld_engine(
+    bilirubin_mg_dl: FloatArray,
+    inr: FloatArray,
+    creatinine_mg_dl: FloatArray,
+    dialysis: BoolArray,
+) -> FloatArray:
+    """Continuous UNOS MELD, ``10 * MELD(i)``, after the lab floors, the cap and dialysis rule."""
+    bilirubin = np.maximum(bilirubin_mg_dl, 1.0)
+    inr_floored = np.maximum(inr, 1.0)
+    creatinine = np.where(dialysis, 4.0, np.clip(creatinine_mg_dl, 1.0, 4.0))
+    meld_i = (
+        0.957 * np.log(creatinine) + 0.378 * np.log(bilirubin) + 1.120 * np.log(inr_floored) + 0.643
+    )
+    return np.asarray(10.0 * meld_i, dtype=np.float64)
+
+
+def _optn_integer(continuous: FloatArray) -> FloatArray:
+    """OPTN: MELD(i) rounded half up to the tenth, times 10 (an integer), capped at 40."""
+    return np.minimum(round_half_up(continuous), MELD_CAP)
+
+
+def meld(
+    *,
+    bilirubin: Any,
+    inr: Any,
+    creatinine: Any,
+    dialysis: Any = False,
+    rounding: Rounding = "optn",
+) -> Number:
+    """UNOS/OPTN MELD score (the pre-2016 allocation MELD).
+
+    Formula (OPTN policy; Kamath 2001 without the etiology term; Wiesner 2003)::
+
+        Bili' = max(bilirubin, 1.0)           INR' = max(INR, 1.0)
+        Cr'   = min(max(creatinine, 1.0), 4.0), and Cr' = 4.0 on dialysis
+        MELD(i) = 0.957 ln(Cr') + 0.378 ln(Bili') + 1.120 ln(INR') + 0.643
+        MELD    = min(round_half_up(10 * MELD(i)), 40)
+
+    OPTN rounds MELD(i) to the tenth decimal place and multiplies by 10, which is rounding
+    ``10 * MELD(i)`` half up to an integer. The range is 6 to 40.
+
+    Parameters
+    ----------
+    bilirubin
+        Serum total bilirubin, mg/dL (or a :class:`~hepatrial.units.Quantity`).
+    inr
+        International normalised ratio.
+    creatinine
+        Serum creatinine, mg/dL (or a quantity).
+    dialysis
+        True when the patient had at least two dialysis treatments, or 24 hours of continuous
+        veno-venous haemodialysis (CVVHD), within the prior 7 days: creatinine is then set to
+        4.0 mg/dL.
+    rounding
+        ``"optn"`` (default): the integer OPTN reports and allocates on, capped at 40; it is the
+        default because trial eligibility and stratification rules are written against the
+        official integer. ``"continuous"``: ``10 * MELD(i)`` unrounded and uncapped (floors, the
+        creatinine cap and the dialysis rule still apply), for modelling.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for single values, an array for arrays.
+
+    Raises
+    ------
+    UnitError
+        If a lab value is missing or implausible in its unit.
+
+    References
+    ----------
+    Kamath PS et al. Hepatology 2001;33:464-470. Wiesner R et al. Gastroenterology
+    2003;124:91-96. OPTN Policy 9 (MELD calculation), as in force 2002-2016.
+
+    Examples
+    --------
+    >>> meld(bilirubin=4.2, inr=1.2, creatinine=1.9)
+    20.0
+    >>> round(meld(bilirubin=4.2, inr=1.2, creatinine=1.9, rounding="continuous"), 4)
+    20.0392
+    """
+    _check_rounding(rounding)
+    scalar = all_scalar(bilirubin, inr, creatinine, dialysis)
+    bili, inr_, cr, dia = broadcast(
+        lab(bilirubin, "bilirubin"),
+        lab(inr, "inr"),
+        lab(creatinine, "creatinine"),
+        flag(dialysis, "dialysis"),
+    )
+    continuous = meld_engine(bili, inr_, cr, dia)
+    result = continuous if rounding == "continuous" else _optn_integer(continuous)
+    return finish(result, scalar)  # type: ignore[no-any-return]
+
+
+def meld_na_engine(
+    meld_value: FloatArray, sodium_mmol_l: FloatArray, variant: MeldNaVariant
+) -> FloatArray:
+    """MELD-Na from a MELD value (integer for OPTN 2016, continuous for Kim 2008)."""
+    if variant == "optn2016":
+        na = np.clip(sodium_mmol_l, 125.0, 137.0)
+        adjusted = meld_value + 1.32 * (137.0 - na) - 0.033 * meld_value * (137.0 - na)
+        return np.where(meld_value > 11.0, adjusted, meld_value)
+    na = np.clip(sodium_mmol_l, 125.0, 140.0)
+    return meld_value - na - 0.025 * meld_value * (140.0 - na) + 140.0
+
+
+def meld_na(
+    *,
+    bilirubin: Any,
+    inr: Any,
+    creatinine: Any,
+    sodium: Any,
+    dialysis: Any = False,
+    rounding: Rounding = "optn",
+    variant: MeldNaVariant = "optn2016",
+) -> Number:
+    """MELD-Na: OPTN 2016 allocation score (default) or the Kim 2008 research formula.
+
+    ``variant="optn2016"`` (default; OPTN policy notice 11/2015, in force January 2016 to
+    July 2023)::
+
+        MELD(i) = the integer UNOS MELD of :func:`meld` (floors, cap 4.0, dialysis, rounding)
+        if MELD(i) > 11:
+            Na' = clamp(sodium, 125, 137)
+            MELD-Na = MELD(i) + 1.32 (137 - Na') - 0.033 MELD(i) (137 - Na')
+        else:
+            MELD-Na = MELD(i)                      (no sodium adjustment)
+        result = min(round_half_up(MELD-Na), 40)
+
+    ``variant="kim2008"`` (Kim WR et al. NEJM 2008)::
+
+        MELD    = continuous UNOS MELD (floors, cap 4.0, dialysis; no rounding)
+        Na'     = clamp(sodium, 125, 140)
+        MELD-Na = MELD - Na' - 0.025 MELD (140 - Na') + 140      (for every MELD)
+
+    Parameters
+    ----------
+    bilirubin, inr, creatinine, dialysis
+        As for :func:`meld`.
+    sodium
+        Serum sodium, mmol/L (= mEq/L).
+    rounding
+        ``"optn"`` (default): round half up to an integer and cap at 40. ``"continuous"``: no
+        final rounding or cap; for ``optn2016`` the sodium term is then applied to the
+        continuous MELD and the MELD > 11 rule is tested on it.
+    variant
+        ``"optn2016"`` (default, the allocation formula) or ``"kim2008"``. The two are not
+        interchangeable; several published packages label the Kim form "UNOS".
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    References
+    ----------
+    Kim WR et al. Hyponatremia and mortality among patients on the liver-transplant waiting
+    list. N Engl J Med 2008;359:1018-1026. OPTN policy notice "Adding serum sodium to the MELD
+    score" (effective 11 January 2016).
+
+    Examples
+    --------
+    >>> meld_na(bilirubin=2.0, inr=1.8, creatinine=2.0, sodium=131)
+    26.0
+    >>> meld_na(bilirubin=1.0, inr=1.0, creatinine=1.0, sodium=125)  # MELD(i) 6 <= 11
+    6.0
+    """
+    _check_rounding(rounding)
+    if variant not in ("optn2016", "kim2008"):
+        raise ValueError(f"variant={variant!r} is not an option; use 'optn2016' or 'kim2008'")
+    scalar = all_scalar(bilirubin, inr, creatinine, sodium, dialysis)
+    bili, inr_, cr, na, dia = broadcast(
+        lab(bilirubin, "bilirubin"),
+        lab(inr, "inr"),
+        lab(creatinine, "creatinine"),
+        lab(sodium, "sodium"),
+        flag(dialysis, "dialysis"),
+    )
+    continuous = meld_engine(bili, inr_, cr, dia)
+    if variant == "optn2016" and rounding == "optn":
+        continuous = round_half_up(continuous)
+    result = meld_na_engine(continuous, na, variant)
+    if rounding == "optn":
+        result = np.minimum(round_half_up(result), MELD_CAP)
+    return finish(result, scalar)  # type: ignore[no-any-return]
+
+
+def meld_3_engine(
+    female_or_adolescent: BoolArray,
+    bilirubin_mg_dl: FloatArray,
+    sodium_mmol_l: FloatArray,
+    inr: FloatArray,
+    creatinine_mg_dl: FloatArray,
+    albumin_g_dl: FloatArray,
+    dialysis: BoolArray,
+) -> FloatArray:
+    """Continuous MELD 3.0 after every input bound (no final rounding or 6-40 bound)."""
+    bili = np.log(np.maximum(bilirubin_mg_dl, 1.0))
+    inr_log = np.log(np.maximum(inr, 1.0))
+    cr = np.log(np.where(dialysis, 3.0, np.clip(creatinine_mg_dl, 1.0, 3.0)))
+    na_gap = 137.0 - np.clip(sodium_mmol_l, 125.0, 137.0)
+    alb_gap = 3.5 - np.clip(albumin_g_dl, 1.5, 3.5)
+    score = (
+        1.33 * female_or_adolescent
+        + 4.56 * bili
+        + 0.82 * na_gap
+        - 0.24 * na_gap * bili
+        + 9.09 * inr_log
+        + 11.14 * cr
+        + 1.85 * alb_gap
+        - 1.83 * alb_gap * cr
+        + 6.0
+    )
+    return np.asarray(score, dtype=np.float64)
+
+
+def _adolescent(age: Any) -> BoolArray:
+    if age is None:
+        return np.zeros(1, dtype=bool)
+    years = lab(age, "age")
+    if (years < 12).any():
+        first = float(years[np.flatnonzero(years < 12)[0]])
+        raise ValueError(
+            f"age={first:g} years: MELD 3.0 is defined from age 12; younger candidates are "
+            "scored with PELD"
+        )
+    return np.asarray(years < 18, dtype=bool)
+
+
+def meld_3(
+    *,
+    sex: Any,
+    bilirubin: Any,
+    sodium: Any,
+    inr: Any,
+    creatinine: Any,
+    albumin: Any,
+    dialysis: Any = False,
+    age: Any = None,
+    rounding: Rounding = "optn",
+) -> Number:
+    """MELD 3.0 (Kim et al. 2021; OPTN allocation score since 13 July 2023).
+
+    Formula (OPTN Policy 9.1.D)::
+
+        Bili' = max(bilirubin, 1.0)     INR' = max(INR, 1.0)
+        Cr'   = min(max(creatinine, 1.0), 3.0), and Cr' = 3.0 on dialysis
+        Na'   = clamp(sodium, 125, 137) Alb' = clamp(albumin, 1.5, 3.5)
+        MELD 3.0 = 1.33 (if female)
+                 + 4.56 ln(Bili') + 0.82 (137 - Na') - 0.24 (137 - Na') ln(Bili')
+                 + 9.09 ln(INR') + 11.14 ln(Cr')
+                 + 1.85 (3.5 - Alb') - 1.83 (3.5 - Alb') ln(Cr') + 6
+        result = clamp(round_half_up(MELD 3.0), 6, 40)
+
+    Parameters
+    ----------
+    sex
+        ``"M"`` or ``"F"`` (also ``"male"``/``"female"``, any case).
+    bilirubin, creatinine
+        mg/dL (or quantities).
+    sodium
+        mmol/L.
+    inr
+        Ratio.
+    albumin
+        g/dL (or a quantity, e.g. ``g_per_l(30)``).
+    dialysis
+        At least two dialysis treatments or 24 hours of CVVHD in the prior 7 days: creatinine
+        is set to 3.0 mg/dL.
+    age
+        Optional age in years. OPTN adds the 1.33 points to every candidate aged 12-17 whatever
+        their sex; give ``age`` to apply that rule. Ages under 12 raise ``ValueError`` (PELD
+        applies). Without ``age`` the candidate is taken to be an adult.
+    rounding
+        ``"optn"`` (default): nearest integer (half up), bounded to 6-40 as OPTN allocates.
+        ``"continuous"``: the unrounded model value of Kim 2021 (input bounds applied, no 6-40
+        bound).
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    References
+    ----------
+    Kim WR, Mannalithara A, Heimbach JK, et al. MELD 3.0: the Model for End-Stage Liver Disease
+    updated for the modern era. Gastroenterology 2021;161:1887-1895.e4. OPTN policy notice
+    "Improving liver allocation: MELD, PELD, Status 1A, Status 1B" (effective 13 July 2023).
+
+    Examples
+    --------
+    >>> meld_3(sex="F", bilirubin=2.0, sodium=130, inr=1.5, creatinine=1.2, albumin=3.0)
+    22.0
+    """
+    _check_rounding(rounding)
+    scalar = all_scalar(sex, bilirubin, sodium, inr, creatinine, albumin, dialysis, age)
+    is_female, adolescent, bili, na, inr_, cr, alb, dia = broadcast(
+        female(sex),
+        _adolescent(age),
+        lab(bilirubin, "bilirubin"),
+        lab(sodium, "sodium"),
+        lab(inr, "inr"),
+        lab(creatinine, "creatinine"),
+        lab(albumin, "albumin"),
+        flag(dialysis, "dialysis"),
+    )
+    raw = meld_3_engine(is_female | adolescent, bili, na, inr_, cr, alb, dia)
+    if rounding == "optn":
+        raw = np.clip(round_half_up(raw), MELD3_FLOOR, MELD_CAP)
+    return finish(raw, scalar)  # type: ignore[no-any-return]
