@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hepatrial.exceptions import UnitError
-from hepatrial.units import Quantity, check_plausible
+from hepatrial.units import Quantity, check_plausible, plausible_range
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -37,6 +37,22 @@ def lab(value: Any, analyte: str, field: str | None = None) -> FloatArray:
     if value is None:
         raise UnitError(f"{field or analyte} is required")
     return check_plausible(value, analyte, field=field)
+
+
+def optional_lab(value: Any, analyte: str, field: str | None = None) -> FloatArray:
+    """Like :func:`lab`, but ``None`` and NaN mean "not measured" and come back as NaN."""
+    if value is None:
+        return np.full(1, np.nan)
+    unit = value.unit if isinstance(value, Quantity) else None
+    raw = np.atleast_1d(np.asarray(_raw(value), dtype=np.float64))
+    missing = np.isnan(raw)
+    if not missing.any():
+        return check_plausible(value, analyte, field=field)
+    filled = np.where(missing, plausible_range(analyte, unit)[0], raw)
+    checked = check_plausible(
+        filled if unit is None else Quantity(filled, unit), analyte, field=field
+    )
+    return np.where(missing, np.nan, checked)
 
 
 def finish(values: npt.NDArray[Any], scalar: bool) -> Any:
