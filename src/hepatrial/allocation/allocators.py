@@ -1,0 +1,260 @@
+"""Concealed allocators: each assignment is a pure function of (seed, history, factor levels).
+
+Public API
+----------
+``Allocator.from_protocol(protocol) -> Allocator`` builds the allocator the protocol names.
+
+``allocator.assign(*, seed: bytes, history: Sequence[PriorAssignment], factors: Mapping[str, str])
+-> Assignment`` returns the next allocation. ``history`` is every earlier allocation of the trial in
+sequence order (1, 2, ..., n); the new one gets sequence number n + 1.
+
+``allocator.replay(*, seed: bytes, history: Sequence[PriorAssignment]) -> ReplayReport`` recomputes
+every recorded allocation from the seed and names the first that differs.
+
+The random element of every method is an HMAC-SHA256 draw keyed by the sealed seed (see
+:mod:`._draws`): simple randomization and minimisation draw one uniform per sequence number;
+permuted blocks draw, per stratum and block index, the block size and the order within the block.
+Nothing else is random, so the same seed and history always give the same allocation, and without
+the seed the next allocation of a block or of the random element cannot be computed.
+
+The store calls :meth:`Allocator.assign` inside a locked transaction, so history and assignment are
+consistent; the allocator itself holds no state.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from hepatrial.allocation import core
+from hepatrial.allocation._draws import check_seed, uniform, uniforms
+from hepatrial.allocation.results import Assignment, PriorAssignment, ReplayReport
+from hepatrial.exceptions import AllocationError
+from hepatrial.protocol.models import Factor, Protocol
+
+
+class Allocator(ABC):
+    """Base class: arms, ratio and factors, history checks, and replay."""
+
+    method: str = ""
+
+    def __init__(self, arms: Sequence[str], ratio: Sequence[int], factors: Sequence[Factor] = ()):
+        if len(arms) != len(ratio) or len(set(arms)) != len(arms):
+            raise AllocationError(
+                f"need one ratio per distinct arm; got arms {list(arms)}, ratio {list(ratio)}"
+            )
+        self.arms: tuple[str, ...] = tuple(arms)
+        self.ratio: tuple[int, ...] = core.check_ratio(ratio)
+        self.factors: tuple[Factor, ...] = tuple(factors)
+
+    @staticmethod
+    def from_protocol(protocol: Protocol) -> Allocator:
+        """The allocator described by ``protocol.allocation``."""
+        spec = protocol.allocation
+        arms, ratio = protocol.arm_ids, protocol.ratio
+        if spec.method == "simple":
+            return SimpleAllocator(arms, ratio)
+        if spec.method == "permuted_blocks":
+            return PermutedBlockAllocator(arms, ratio, spec.block_sizes or (), spec.factors)
+        return MinimisationAllocator(
+            arms,
+            ratio,
+            spec.factors,
+            p_best=spec.p_best or 1.0,
+            imbalance=spec.imbalance or "range",
+        )
+
+    def assign(
+        self, *, seed: bytes, history: Sequence[PriorAssignment], factors: Mapping[str, str]
+    ) -> Assignment:
+        """The next allocation; see the module docstring."""
+        seed = check_seed(seed)
+        self._check_history(history)
+        levels = self._check_factors(factors, f"participant #{len(history) + 1}")
+        return self._assign(seed, history, levels)
+
+    def replay(self, *, seed: bytes, history: Sequence[PriorAssignment]) -> ReplayReport:
+        """Recompute every allocation of ``history`` from ``seed``; report the first mismatch."""
+        seed = check_seed(seed)
+        self._check_history(history)
+        done: list[Assignment] = []
+        for index, prior in enumerate(history):
+            expected = self._assign(seed, history[:index], dict(prior.factors))
+            done.append(expected)
+            if expected.arm != prior.arm:
+                return ReplayReport(
+                    len(done), prior.sequence_number, prior.arm, expected.arm, tuple(done)
+                )
+        return ReplayReport(len(done), None, None, None, tuple(done))
+
+    @abstractmethod
+    def _assign(
+        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
+    ) -> Assignment: ...
+
+    def _check_history(self, history: Sequence[PriorAssignment]) -> None:
+        for position, prior in enumerate(history, start=1):
+            if prior.sequence_number != position:
+                raise AllocationError(
+                    f"history must list sequence numbers 1, 2, ... in order; position {position} "
+                    f"holds #{prior.sequence_number}"
+                )
+            if prior.arm not in self.arms:
+                raise AllocationError(
+                    f"history #{position} names arm {prior.arm!r}; arms: {', '.join(self.arms)}"
+                )
+            self._check_factors(prior.factors, f"history #{position}")
+
+    def _check_factors(self, factors: Mapping[str, str], who: str) -> dict[str, str]:
+        expected = [f.name for f in self.factors]
+        if sorted(factors) != sorted(expected):
+            raise AllocationError(
+                f"{who}: factors must be exactly {expected or '{}'}; got {sorted(factors)}"
+            )
+        for factor in self.factors:
+            level = factors[factor.name]
+            if not isinstance(level, str) or not level:
+                raise AllocationError(
+                    f"{who}: factor {factor.name!r} level must be text; got {level!r}"
+                )
+            if factor.levels is not None and level not in factor.levels:
+                raise AllocationError(
+                    f"{who}: factor {factor.name}={level!r} is not a level; levels: "
+                    f"{', '.join(factor.levels)}"
+                )
+        return {name: factors[name] for name in expected}
+
+    def _probabilities(self, values: np.ndarray) -> dict[str, float]:
+        return {arm: float(p) for arm, p in zip(self.arms, values, strict=True)}
+
+
+class SimpleAllocator(Allocator):
+    """Simple (unrestricted) randomization with probabilities proportional to the ratio."""
+
+    method = "simple"
+
+    def _assign(
+        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
+    ) -> Assignment:
+        number = len(history) + 1
+        probabilities = core.ratio_probabilities(self.ratio)
+        u = np.asarray(uniform(seed, f"simple|{number}"))
+        arm = int(core.arm_from_uniform(u, probabilities))
+        return Assignment(
+            number, self.arms[arm], self.method, factors, self._probabilities(probabilities)
+        )
+
+
+def stratum_label(factors: Mapping[str, str], order: Sequence[str]) -> str:
+    """Stratum label from factor levels, in protocol order: ``"site=a|aetiology=alcohol"``."""
+    return "|".join(f"{name}={factors[name]}" for name in order) or "all"
+
+
+class PermutedBlockAllocator(Allocator):
+    """Permuted blocks with sizes drawn at random from ``block_sizes``, within each stratum.
+
+    Stratum ``s``'s k-th block (k = 1, 2, ...) has size ``block_sizes[floor(u * len)]`` with
+    ``u = HMAC(seed, "block-size|s|k")`` and arm order ``argsort(HMAC-keyed uniforms
+    "block|s|k")`` applied to the ratio-balanced multiset of arms. The n-th participant of the
+    stratum takes the next free position. Strata never share blocks.
+    """
+
+    method = "permuted_blocks"
+
+    def __init__(
+        self,
+        arms: Sequence[str],
+        ratio: Sequence[int],
+        block_sizes: Sequence[int],
+        factors: Sequence[Factor] = (),
+    ):
+        super().__init__(arms, ratio, factors)
+        self.block_sizes: tuple[int, ...] = core.check_block_sizes(block_sizes, self.ratio)
+
+    def _assign(
+        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
+    ) -> Assignment:
+        order = [f.name for f in self.factors]
+        stratum = stratum_label(factors, order)
+        position = sum(stratum_label(p.factors, order) == stratum for p in history)
+        block, start, size = 1, 0, self._block_size(seed, stratum, 1)
+        while position >= start + size:
+            block, start = block + 1, start + size
+            size = self._block_size(seed, stratum, block)
+        keys = uniforms(seed, f"block|{stratum}|{block}", max(self.block_sizes))
+        arms = core.block_arms_from_keys(keys[None, :], np.asarray([size]), self.ratio)[0]
+        remaining = arms[position - start : size]
+        counts = np.bincount(remaining, minlength=len(self.arms)).astype(np.float64)
+        return Assignment(
+            sequence_number=len(history) + 1,
+            arm=self.arms[int(arms[position - start])],
+            method=self.method,
+            factors=factors,
+            probabilities=self._probabilities(counts / counts.sum()),
+            stratum=stratum,
+            stratum_sequence=position + 1,
+            block_number=block,
+            block_position=position - start + 1,
+            block_size=size,
+        )
+
+    def _block_size(self, seed: bytes, stratum: str, block: int) -> int:
+        u = np.asarray(uniform(seed, f"block-size|{stratum}|{block}"))
+        return int(core.block_size_from_uniform(u, self.block_sizes))
+
+
+class MinimisationAllocator(Allocator):
+    """Pocock-Simon minimisation with a random element.
+
+    For each arm ``a`` the weighted imbalance ``G(a)`` is computed as if the participant joined
+    ``a`` (:func:`core.minimisation_scores`); the arms with the smallest ``G`` share probability
+    ``p_best`` (ratio-weighted), the rest share ``1 - p_best``, and one HMAC uniform keyed by the
+    sequence number picks the arm. Reference: Pocock SJ, Simon R. Biometrics 1975;31:103-115.
+    """
+
+    method = "minimisation"
+
+    def __init__(
+        self,
+        arms: Sequence[str],
+        ratio: Sequence[int],
+        factors: Sequence[Factor],
+        *,
+        p_best: float,
+        imbalance: core.Imbalance = "range",
+    ):
+        super().__init__(arms, ratio, factors)
+        if not self.factors:
+            raise AllocationError("minimisation needs at least one factor")
+        if not 0.0 < p_best <= 1.0:
+            raise AllocationError(f"p_best must be in (0, 1]; got {p_best}")
+        if imbalance not in ("range", "variance"):
+            raise AllocationError(f"imbalance must be 'range' or 'variance'; got {imbalance!r}")
+        self.p_best = float(p_best)
+        self.imbalance: core.Imbalance = imbalance
+        self.weights = np.asarray([f.weight for f in self.factors], dtype=np.float64)
+
+    def _assign(
+        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
+    ) -> Assignment:
+        counts = np.zeros((len(self.factors), len(self.arms)), dtype=np.int64)
+        arm_index = {arm: k for k, arm in enumerate(self.arms)}
+        for prior in history:
+            for f, factor in enumerate(self.factors):
+                if prior.factors[factor.name] == factors[factor.name]:
+                    counts[f, arm_index[prior.arm]] += 1
+        scores = core.minimisation_scores(counts, self.ratio, self.weights, self.imbalance)
+        probabilities = core.minimisation_probabilities(scores, self.ratio, self.p_best)
+        number = len(history) + 1
+        u = np.asarray(uniform(seed, f"minimisation|{number}"))
+        arm = int(core.arm_from_uniform(u, probabilities))
+        return Assignment(
+            sequence_number=number,
+            arm=self.arms[arm],
+            method=self.method,
+            factors=factors,
+            probabilities=self._probabilities(probabilities),
+            imbalance={a: float(s) for a, s in zip(self.arms, scores, strict=True)},
+        )
