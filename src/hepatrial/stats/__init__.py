@@ -9,6 +9,8 @@ Names are resolved lazily so that ``import hepatrial`` and the command line star
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
@@ -32,6 +34,22 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+
+class _StatsPackage(types.ModuleType):
+    """Keeps ``hepatrial.stats.logrank`` (and ``mmrm``) the function, not the same-named module.
+
+    Importing a submodule binds it on its package; for modules named like the function they
+    export, that binding would shadow the function.
+    """
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(key) == key:
+            return
+        super().__setattr__(key, value)
+
+
+sys.modules[__name__].__class__ = _StatsPackage
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,140 @@
+"""Input checks shared by the survival front ends: times, event indicators, groups, strata.
+
+The missing-data policy of every survival estimator lives here: a record with a missing time,
+event, group or stratum is excluded and counted (an :class:`~hepatrial.stats._common.Exclusion`
+per reason); anything else that is not a valid value is refused with an error that names the
+field, the offending value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hepatrial.stats._common import Exclusion, FloatArray, IntArray, as_float_array
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Integer codes ``0..k-1`` of a grouping variable and the level each code stands for."""
+
+    codes: IntArray
+    levels: tuple[Any, ...]
+
+
+def missing_mask(values: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """True where ``values`` holds a missing value (``None``, ``NaN``, ``pd.NA``, ``NaT``)."""
+    return np.asarray(pd.isna(pd.Series(list(values), dtype=object)), dtype=bool)
+
+
+def check_times(name: str, time: FloatArray) -> None:
+    """Refuse negative or infinite follow-up times (missing ones were excluded before)."""
+    bad = ~np.isfinite(time) | (time < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name}[{first}]={float(time[first])!r} is not a valid follow-up time; times must be "
+            f"finite and >= 0 (in the unit of the analysis, e.g. days); {int(bad.sum())} such "
+            "value(s) found"
+        )
+
+
+def as_event_array(name: str, event: FloatArray) -> FloatArray:
+    """Check that every event indicator is 0 (censored) or 1 (event)."""
+    bad = (event != 0) & (event != 1)
+    if bad.any():
+        values = sorted({float(v) for v in event[bad]})[:5]
+        raise ValueError(
+            f"{name} must be 0 (censored) or 1 (event, e.g. death); got {values}. "
+            "Recode the status column first (R's Surv(time, status == 2) corresponds to "
+            "event=(status == 2))"
+        )
+    return event
+
+
+def as_cause_array(name: str, cause: FloatArray) -> FloatArray:
+    """Check that every cause is 0 (censored) or a positive whole number (event type)."""
+    bad = (cause < 0) | (cause != np.round(cause))
+    if bad.any():
+        values = sorted({float(v) for v in cause[bad]})[:5]
+        raise ValueError(
+            f"{name} must be 0 (censored) or 1, 2, ... (the type of the first event); got {values}"
+        )
+    return cause
+
+
+def encode_labels(name: str, values: Sequence[Any], reference: Any = None) -> Labels:
+    """Code labels ``0..k-1`` in sorted order, with ``reference`` (default: first) as code 0."""
+    series = pd.Series(list(values), dtype=object)
+    try:
+        levels = sorted(pd.unique(series))
+    except TypeError as exc:
+        raise ValueError(f"{name} mixes labels that cannot be ordered: {exc}") from exc
+    if reference is not None:
+        if reference not in levels:
+            raise ValueError(
+                f"reference={reference!r} is not a level of {name}; levels are {levels}"
+            )
+        levels.remove(reference)
+        levels.insert(0, reference)
+    lookup = {level: code for code, level in enumerate(levels)}
+    codes = np.fromiter((lookup[v] for v in series), dtype=np.int64, count=len(series))
+    return Labels(codes=codes, levels=tuple(levels))
+
+
+@dataclass(frozen=True)
+class SurvivalInput:
+    """Complete records of a survival analysis, ready for an engine."""
+
+    time: FloatArray
+    event: FloatArray
+    columns: dict[str, list[Any]]
+    n_excluded: int
+    exclusions: tuple[Exclusion, ...]
+
+
+def complete_records(
+    time: Any, event: Any, event_name: str = "event", **extra: Any
+) -> SurvivalInput:
+    """Drop and count records with a missing time, event or extra column; check the rest.
+
+    ``extra`` holds optional label columns (``group``, ``strata``, ...); ``None`` skips one.
+    """
+    t = as_float_array("time", time)
+    e = as_float_array(event_name, event)
+    columns = {key: list(value) for key, value in extra.items() if value is not None}
+    lengths = {"time": len(t), event_name: len(e)} | {k: len(v) for k, v in columns.items()}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{k}={n}" for k, n in lengths.items())
+        raise ValueError(f"inputs must have the same length; got {listed}")
+    keep = np.ones(len(t), dtype=bool)
+    exclusions: list[Exclusion] = []
+    masks = {"time": np.isnan(t), event_name: np.isnan(e)}
+    masks |= {key: missing_mask(value) for key, value in columns.items()}
+    for key, mask in masks.items():
+        count = int((mask & keep).sum())
+        if count:
+            exclusions.append(Exclusion(reason=f"missing {key}", count=count))
+        keep &= ~mask
+    check_times("time", t[keep])
+    kept_columns = {
+        k: [v for v, ok in zip(vals, keep, strict=True) if ok] for k, vals in columns.items()
+    }
+    return SurvivalInput(
+        time=t[keep],
+        event=e[keep],
+        columns=kept_columns,
+        n_excluded=int((~keep).sum()),
+        exclusions=tuple(exclusions),
+    )
+
+
+def describe_exclusions(exclusions: Sequence[Exclusion]) -> str:
+    """One human sentence about excluded records, or ``"none"``."""
+    if not exclusions:
+        return "none"
+    return "; ".join(f"{item.count} ({item.reason})" for item in exclusions)

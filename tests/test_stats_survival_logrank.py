@@ -1,0 +1,74 @@
+"""Log-rank front end: hand-computed example, reference groups, strata, missing data, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hepatrial.stats import LogrankResult, logrank
+
+
+def test_two_group_statistic_by_hand() -> None:
+    """Group a dies at 1, 2, 3; group b dies at 4 and 6, censored at 5.
+    Risk sets (n, n_a, d): t=1 (6, 3, 1), t=2 (5, 2, 1), t=3 (4, 1, 1), t=4 (3, 0, 1),
+    t=6 (1, 0, 1). E_a = 3/6 + 2/5 + 1/4 = 1.15, O_a = 3.
+    V = (1*5/5)(3/6)(3/6) + (1*4/4)(2/5)(3/5) + (1*3/3)(1/4)(3/4) = 0.25 + 0.24 + 0.1875
+    (t=4 and t=6 add nothing: n_a = 0), chi2 = 1.85^2 / 0.6775 = 5.0516605..."""
+    result = logrank([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], ["a", "a", "a", "b", "b", "b"])
+    assert isinstance(result, LogrankResult)
+    assert result.expected[0] == pytest.approx(1.15, rel=1e-14)
+    assert result.variance[0, 0] == pytest.approx(0.6775, rel=1e-14)
+    assert result.statistic == pytest.approx(1.85**2 / 0.6775, rel=1e-14)
+    assert result.df == 1
+    assert result.z == pytest.approx(-1.85 / np.sqrt(0.6775), rel=1e-14)
+
+
+def test_reference_orders_groups_without_changing_the_test() -> None:
+    time = [3, 5, 7, 9, 2, 4, 6, 8]
+    event = [1, 0, 1, 1, 1, 1, 0, 1]
+    arm = ["MSC"] * 4 + ["control"] * 4
+    default = logrank(time, event, arm)
+    chosen = logrank(time, event, arm, reference="MSC")
+    assert default.groups == ("MSC", "control")  # sorted: uppercase first
+    assert logrank(time, event, arm, reference="control").groups == ("control", "MSC")
+    assert chosen.statistic == pytest.approx(default.statistic, rel=1e-14)
+    with pytest.raises(ValueError, match="reference='placebo' is not a level of group"):
+        logrank(time, event, arm, reference="placebo")
+
+
+def test_missing_group_or_stratum_is_excluded_and_reported() -> None:
+    data = pd.DataFrame(
+        {
+            "time": [3, 5, 7, 9, 2, 4, 6, 8],
+            "event": [1, 0, 1, 1, 1, 1, 0, 1],
+            "arm": ["A", "A", "A", None, "B", "B", "B", "B"],
+            "site": ["x", "y", "x", "y", "x", np.nan, "x", "y"],
+        }
+    )
+    result = logrank(data.time, data.event, data.arm, strata=data.site)
+    assert result.n == 6 and result.n_excluded == 2
+    assert result.provenance["exclusions"] == "1 (missing group); 1 (missing strata)"
+    assert result.n_strata == 2
+
+
+def test_one_group_is_refused_and_no_events_gives_no_test() -> None:
+    with pytest.raises(ValueError, match="at least two levels"):
+        logrank([1, 2], [1, 1], ["a", "a"])
+    result = logrank([1, 2, 3, 4], [0, 0, 0, 0], ["a", "a", "b", "b"])
+    assert result.statistic == 0.0 and result.df == 0 and np.isnan(result.p_value)
+
+
+def test_summary_and_rendering() -> None:
+    result = logrank([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], ["a", "a", "a", "b", "b", "b"])
+    assert list(result.summary.columns) == [
+        "group",
+        "n",
+        "observed",
+        "expected",
+        "statistic",
+        "df",
+        "p_value",
+    ]
+    assert "\n" not in repr(result)
+    assert "p_value" in result.to_text() and "<table" in result.to_html()
