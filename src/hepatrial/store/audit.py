@@ -1,0 +1,329 @@
+"""The hash-chained audit log: every write to trial data, in the same transaction as the write.
+
+How it works
+------------
+A ``Session`` made by :func:`hepatrial.store.engine.session_factory` carries an
+``after_flush`` hook. After each flush it writes one ``audit_log`` row per inserted, updated or
+deleted :class:`~hepatrial.store.base.Audited` row, with the acting user
+(:func:`acting_as`), the table, the record id, the action and the row before and after as
+canonical JSON. Each entry's hash is
+
+.. math:: h_i = \\mathrm{SHA256}(\\mathrm{canonical\\_json}(seq_i, time_i, user_i, table_i,
+          record_i, action_i, before_i, after_i, h_{i-1}))
+
+with :math:`h_0` = 64 zeros, canonical JSON being sorted keys, no spaces, UTF-8. The single
+``audit_head`` row holds the last sequence number and hash; it is read ``FOR UPDATE``, so
+concurrent writers append one after another and the chain never forks. Because the log is
+written by the same flush as the data, a rolled-back or killed transaction leaves neither.
+
+:func:`verify_audit` recomputes the chain, then replays it and compares the final state of
+every record with the tables, so a direct SQL edit of either the log or the data is found and
+named. A chain proves integrity only relative to its head: publish :attr:`AuditReport.head_hash`
+(for instance in monitoring reports) to make rewriting the whole chain detectable too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.attributes import get_history
+
+from hepatrial.exceptions import AuditError
+from hepatrial.store.base import Audited, Base, audit_value, canonical_time, utc_now
+from hepatrial.store.models import AuditEntry, AuditHead
+
+GENESIS_HASH = "0" * 64
+ACTOR_KEY = "hepatrial.actor"
+
+
+def canonical_json(value: Any) -> str:
+    """JSON text with sorted keys and no insignificant whitespace (the hashed form)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    """SHA-256 (hex) of one audit row's fields and the previous row's hash."""
+    payload = canonical_json({**fields, "prev_hash": prev_hash})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _entry_fields(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "recorded_at": canonical_time(entry.recorded_at),
+        "user_id": entry.user_id,
+        "table_name": entry.table_name,
+        "record_id": entry.record_id,
+        "action": entry.action,
+        "before": entry.before,
+        "after": entry.after,
+    }
+
+
+@contextmanager
+def acting_as(session: Session, user_id: str) -> Iterator[Session]:
+    """Attribute every write made inside the block to ``user_id`` in the audit log."""
+    previous = session.info.get(ACTOR_KEY)
+    session.info[ACTOR_KEY] = user_id
+    try:
+        yield session
+    finally:
+        session.info[ACTOR_KEY] = previous
+
+
+def _state_before(obj: Audited) -> dict[str, Any]:
+    state = obj.audit_state()
+    if type(obj).audit_state is not Audited.audit_state:
+        return state
+    for key, is_float in obj.audit_columns():
+        history = get_history(obj, key)
+        if history.deleted:
+            state[key] = audit_value(history.deleted[0], is_float=is_float)
+    return state
+
+
+def _pending_changes(session: Session) -> list[tuple[str, Audited, str | None, str | None]]:
+    changes: list[tuple[str, Audited, str | None, str | None]] = []
+    for obj in session.new:
+        if isinstance(obj, Audited):
+            changes.append(("insert", obj, None, canonical_json(obj.audit_state())))
+    for obj in session.dirty:
+        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
+            before = canonical_json(_state_before(obj))
+            after = canonical_json(obj.audit_state())
+            if before != after:
+                changes.append(("update", obj, before, after))
+    for obj in session.deleted:
+        if isinstance(obj, Audited):
+            changes.append(("delete", obj, canonical_json(_state_before(obj)), None))
+    return changes
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    changes = _pending_changes(session)
+    if not changes:
+        return
+    actor = session.info.get(ACTOR_KEY)
+    if not actor:
+        raise AuditError(
+            "a write to trial data needs an acting user for the audit log; wrap it in "
+            "`with hepatrial.store.acting_as(session, user_id):` (service functions do this)"
+        )
+    connection = session.connection()
+    head = connection.execute(
+        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
+    seq, prev_hash = head.last_seq, head.last_hash
+    now = utc_now()
+    rows: list[dict[str, Any]] = []
+    for action, obj, before, after in changes:
+        seq += 1
+        fields = {
+            "seq": seq,
+            "recorded_at": canonical_time(now),
+            "user_id": str(actor),
+            "table_name": obj.__class__.__table__.name,  # type: ignore[attr-defined]
+            "record_id": obj.audit_record_id(),
+            "action": action,
+            "before": before,
+            "after": after,
+        }
+        digest = entry_hash(fields, prev_hash)
+        rows.append({**fields, "recorded_at": now, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    connection.execute(insert(AuditEntry), rows)
+    connection.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev_hash)
+    )
+
+
+def install_audit_hook(session_class: type[Session]) -> None:
+    """Register the audit ``after_flush`` hook on a session class (done by the factory)."""
+    from sqlalchemy import event
+
+    if not event.contains(session_class, "after_flush", _after_flush):
+        event.listen(session_class, "after_flush", _after_flush)
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One verification failure: where (audit sequence number, table, record) and what differs."""
+
+    audit_seq: int | None
+    table: str
+    record_id: str
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"audit row {self.audit_seq}" if self.audit_seq is not None else "table data"
+        return f"{where} ({self.table} id={self.record_id}): {self.detail}"
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Result of :func:`verify_audit`: ``ok`` when the chain and the tables agree."""
+
+    n_entries: int
+    head_hash: str
+    problems: tuple[AuditProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    @property
+    def first_problem(self) -> AuditProblem | None:
+        """The first tampered row (lowest audit sequence number, then table data)."""
+        return self.problems[0] if self.problems else None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per problem: audit_seq, table, record_id, detail."""
+        return pd.DataFrame(
+            [vars(p) for p in self.problems], columns=["audit_seq", "table", "record_id", "detail"]
+        )
+
+    def __repr__(self) -> str:
+        status = (
+            "intact" if self.ok else f"{len(self.problems)} problem(s), first: {self.problems[0]}"
+        )
+        return f"AuditReport({self.n_entries} entries, head {self.head_hash[:12]}, {status})"
+
+
+def _check_chain(
+    session: Session, problems: list[AuditProblem]
+) -> tuple[int, str, dict[tuple[str, str], tuple[int, str | None]]]:
+    """Recompute every hash; return (count, last hash, final state per record)."""
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    state: dict[tuple[str, str], tuple[int, str | None]] = {}
+    stream = session.execute(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    )
+    for entry in stream.scalars():
+        where = (entry.seq, entry.table_name, entry.record_id)
+        if entry.seq != expected_seq:
+            problems.append(
+                AuditProblem(
+                    *where,
+                    f"sequence jumps from {expected_seq - 1} to "
+                    f"{entry.seq}: audit rows were deleted",
+                )
+            )
+        elif entry.prev_hash != prev_hash:
+            problems.append(
+                AuditProblem(
+                    *where,
+                    "prev_hash does not match the previous row's "
+                    "hash: the chain was cut or rewritten",
+                )
+            )
+        elif entry_hash(_entry_fields(entry), prev_hash) != entry.hash:
+            problems.append(
+                AuditProblem(
+                    *where, "content does not match its hash: the audit row itself was edited"
+                )
+            )
+        state[(entry.table_name, entry.record_id)] = (entry.seq, entry.after)
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    return expected_seq - 1, prev_hash, state
+
+
+def _describe_difference(logged: str | None, current: str) -> str:
+    if logged is None:
+        return "row exists in the table but the audit log says it was deleted"
+    old, new = json.loads(logged), json.loads(current)
+    fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    parts = [
+        f"{k} is {new.get(k)!r} in the table but {old.get(k)!r} in the audit log" for k in fields
+    ]
+    return "; ".join(parts) + " (changed outside the audited service)"
+
+
+def _audited_models() -> list[type[Audited]]:
+    return [m.class_ for m in Base.registry.mappers if issubclass(m.class_, Audited)]
+
+
+def _check_tables(
+    session: Session,
+    state: dict[tuple[str, str], tuple[int, str | None]],
+    problems: list[AuditProblem],
+) -> None:
+    seen: set[tuple[str, str]] = set()
+    for model in _audited_models():
+        table = model.__table__.name  # type: ignore[attr-defined]
+        for obj in session.execute(select(model)).scalars():
+            key = (table, obj.audit_record_id())
+            seen.add(key)
+            current = canonical_json(obj.audit_state())
+            logged = state.get(key)
+            if logged is None:
+                problems.append(
+                    AuditProblem(
+                        None,
+                        *key,
+                        "row is not in the audit log (inserted outside the audited service)",
+                    )
+                )
+            elif logged[1] != current:
+                problems.append(
+                    AuditProblem(logged[0], *key, _describe_difference(logged[1], current))
+                )
+    for key, (seq, after) in state.items():
+        if after is not None and key not in seen:
+            problems.append(
+                AuditProblem(
+                    seq,
+                    *key,
+                    "row is in the audit log but missing from the "
+                    "table (deleted outside the audited service)",
+                )
+            )
+
+
+def verify_audit(session: Session) -> AuditReport:
+    """Recompute the audit chain and compare its final state with every audited table.
+
+    Parameters
+    ----------
+    session
+        A session on the store (read only; nothing is written).
+
+    Returns
+    -------
+    AuditReport
+        ``ok`` when intact; otherwise ``problems`` sorted by audit sequence number, each naming
+        the audit row or table row, the table, the record id and what differs.
+    """
+    problems: list[AuditProblem] = []
+    n_entries, last_hash, state = _check_chain(session, problems)
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    if head is None or head.last_seq != n_entries or head.last_hash != last_hash:
+        problems.append(
+            AuditProblem(
+                n_entries,
+                "audit_head",
+                "1",
+                "the head does not name the "
+                "last audit row: rows were appended or removed at the end",
+            )
+        )
+    _check_tables(session, state, problems)
+    problems.sort(key=lambda p: (p.audit_seq is None, p.audit_seq or 0, p.table, p.record_id))
+    return AuditReport(n_entries=n_entries, head_hash=last_hash, problems=tuple(problems))
+
+
+def require_intact(session: Session) -> AuditReport:
+    """Verify the audit log and raise :class:`AuditError` naming the first problem if any."""
+    report = verify_audit(session)
+    if not report.ok:
+        raise AuditError(f"audit trail does not verify: {report.first_problem}")
+    return report
