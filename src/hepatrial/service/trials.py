@@ -1,0 +1,140 @@
+"""Setting up a trial: the trial itself with its sealed seed, sites and users."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hepatrial.exceptions import RecordError
+from hepatrial.protocol.loader import load_protocol
+from hepatrial.protocol.models import Protocol
+from hepatrial.service._common import (
+    ADMIN_ROLES,
+    acting_user,
+    check_code,
+    get_trial,
+    protocol_yaml,
+    sha256_text,
+    write_operation,
+)
+from hepatrial.store import ROLES, AllocationSecret, Site, Trial, User
+
+SEED_BYTES = 32
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """What anyone may know about the trial: protocol identity and the seed's commitment.
+
+    ``seed_commitment`` is the SHA-256 of the sealed seed. Publishing it at the start lets an
+    outsider check, once the seed is revealed after the trial, that the allocation sequence was
+    fixed in advance (see ``docs/operations.md``).
+    """
+
+    trial_id: int
+    protocol_name: str
+    protocol_version: str
+    protocol_sha256: str
+    seed_commitment: str
+
+
+def _info(trial: Trial) -> TrialInfo:
+    return TrialInfo(
+        trial_id=trial.id,
+        protocol_name=trial.protocol_name,
+        protocol_version=trial.protocol_version,
+        protocol_sha256=trial.protocol_sha256,
+        seed_commitment=trial.seed_commitment,
+    )
+
+
+def create_trial(
+    session: Session,
+    protocol: Protocol | str,
+    *,
+    seed: bytes | None = None,
+    admin: str = "admin",
+) -> TrialInfo:
+    """Create the store's trial, seal its allocation seed, and create its first admin user.
+
+    Parameters
+    ----------
+    session
+        A session on an initialised store (:func:`hepatrial.store.init_db`) holding no trial.
+    protocol
+        A validated :class:`~hepatrial.protocol.Protocol` or a built-in name / YAML path.
+    seed
+        The allocation seed (at least 16 bytes). Default: 32 bytes from :mod:`secrets`. Give
+        one only to reproduce a sequence (tests, simulations); a real trial leaves it unset.
+    admin
+        Pseudonymous id of the first admin user, who then adds sites and users.
+
+    Raises
+    ------
+    RecordError
+        The store already holds a trial, or the seed is too short.
+    """
+    if isinstance(protocol, str):
+        protocol = load_protocol(protocol)
+    if seed is not None and len(seed) < 16:
+        raise RecordError(f"seed has {len(seed)} bytes; a sealed seed needs at least 16")
+    check_code("admin", admin)
+    sealed = secrets.token_bytes(SEED_BYTES) if seed is None else bytes(seed)
+    text = protocol_yaml(protocol)
+    with write_operation(session, admin):
+        if session.execute(select(Trial.id)).first() is not None:
+            raise RecordError("this store already holds a trial; one store holds one trial")
+        trial = Trial(
+            protocol_name=protocol.id,
+            protocol_version=protocol.version,
+            protocol_yaml=text,
+            protocol_sha256=sha256_text(text),
+            seed_commitment=hashlib.sha256(sealed).hexdigest(),
+        )
+        session.add(trial)
+        session.flush()
+        session.add(AllocationSecret(trial_id=trial.id, seed=sealed))
+        session.add(User(id=admin, role="admin", site_code=None, active=True))
+    return _info(trial)
+
+
+def trial_info(session: Session) -> TrialInfo:
+    """Protocol identity and seed commitment of the store's trial."""
+    return _info(get_trial(session))
+
+
+def add_site(session: Session, *, code: str, name: str, user: str) -> None:
+    """Add a recruiting site (``user`` must be an admin)."""
+    check_code("site code", code)
+    if not name.strip():
+        raise RecordError(f"site {code!r} needs a non-empty name")
+    with write_operation(session, user):
+        acting_user(session, user, ADMIN_ROLES, "adding a site")
+        if session.get(Site, code) is not None:
+            raise RecordError(f"site {code!r} already exists")
+        session.add(Site(code=code, name=name.strip()))
+
+
+def add_user(
+    session: Session, *, user_id: str, role: str, site: str | None = None, user: str
+) -> None:
+    """Add a pseudonymous user with one role, optionally bound to one site (``user``: an admin).
+
+    Roles: investigator and coordinator screen, randomize and record; monitor and
+    statistician read; admin manages sites and users. A user bound to a site acts only on
+    that site's participants.
+    """
+    check_code("user_id", user_id)
+    if role not in ROLES:
+        raise RecordError(f"role={role!r} is not a role; roles: {', '.join(ROLES)}")
+    with write_operation(session, user):
+        acting_user(session, user, ADMIN_ROLES, "adding a user")
+        if session.get(User, user_id) is not None:
+            raise RecordError(f"user {user_id!r} already exists")
+        if site is not None and session.get(Site, site) is None:
+            raise RecordError(f"site={site!r} does not exist; add it first with add_site")
+        session.add(User(id=user_id, role=role, site_code=site, active=True))
