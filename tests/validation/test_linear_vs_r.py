@@ -1,4 +1,4 @@
-"""ANCOVA, t-tests and proportions against R 4.2 (figures from r/linear_reference.R).
+"""ANCOVA, t-tests, proportions and rates against R 4.2 (figures from r/linear_reference.R).
 
 Data: survival::pbcseq (Mayo PBC trial), albumin (g/dL) at baseline and at the visit closest to
 day 365 within days 300-430, written to fixtures/linear_ancova_pbcseq.csv. R's figures are in
@@ -9,13 +9,14 @@ digits).
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from hepatrial.stats import change_from_baseline, compare_proportions
+from hepatrial.stats import change_from_baseline, compare_proportions, rate_ratio
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLOSED = 1e-10
@@ -169,3 +170,50 @@ def test_fisher_matches_fisher_test(r: dict[tuple[str, str], float], case: str) 
     assert result.conditional_odds_ratio_ci_high == pytest.approx(
         r[case, "fisher_or_high_precise_95"], rel=1e-9
     )
+
+
+POISSON = ["pbcseq_ascites", "sae", "small", "zero"]
+
+
+@pytest.mark.parametrize("case", POISSON)
+def test_poisson_matches_poisson_test(r: dict[tuple[str, str], float], case: str) -> None:
+    """R: poisson.test(c(e1, e2), c(t1, t2), conf.level = 0.95 and 0.90) (closed form with
+    qbeta limits: 1e-10); Wald: glm(y ~ g + offset(log(t)), family = poisson,
+    control = glm.control(epsilon = 1e-14)) for tables without zero counts (R iterates: 1e-9).
+    pbcseq_ascites: per-patient ascites visits after baseline over years of follow-up in
+    survival::pbcseq, placebo over D-penicillamine."""
+    c = f"poisson_{case}"
+    args = [r[c, k] for k in ("events1", "time1", "events2", "time2")]
+    for level in (0.95, 0.90):
+        tag = f"_{round(100 * level):02d}"
+        result = rate_ratio(*args, conf_level=level)
+        for name in ("estimate", "p_value", "ci_low", "ci_high"):
+            assert getattr(result, name) == pytest.approx(r[c, name + tag], rel=CLOSED), name
+    if (c, "wald_se") in r:
+        assert math.log(result.estimate) == pytest.approx(r[c, "wald_log_rr"], rel=1e-9)
+        assert result.log_rate_ratio_se == pytest.approx(r[c, "wald_se"], rel=1e-9)
+        assert result.wald_p_value == pytest.approx(r[c, "wald_p"], rel=1e-9)
+
+
+def test_negative_binomial_matches_glm_nb(r: dict[tuple[str, str], float]) -> None:
+    """R: MASS::glm.nb(ascites_visits ~ arm + offset(log(years)), data = per,
+    control = glm.control(epsilon = 1e-13, maxit = 200)); summary(nb)$coefficients;
+    confint.default(nb); nb$theta; nb$twologlik. R iterates: 1e-6 relative. nb$SE.theta comes
+    from theta.ml's information at its penultimate Newton iterate (MASS source), so it is
+    compared at 1e-3; the script also evaluates that information at the final theta
+    (se_theta_at_theta), compared at 1e-6."""
+    data = pd.read_csv(FIXTURES / "linear_rates_pbcseq.csv")
+    result = rate_ratio(
+        data, events="ascites_visits", exposure="years", group="arm", method="negative-binomial"
+    )
+    assert result.labels == ("placebo", "D-penicillamine")
+    assert math.log(result.estimate) == pytest.approx(r["negbin", "log_rate_ratio"], rel=1e-6)
+    assert result.log_rate_ratio_se == pytest.approx(r["negbin", "se"], rel=1e-6)
+    assert result.p_value == pytest.approx(r["negbin", "p_value"], rel=1e-6)
+    assert result.ci_low == pytest.approx(r["negbin", "ci_low"], rel=1e-6)
+    assert result.ci_high == pytest.approx(r["negbin", "ci_high"], rel=1e-6)
+    assert result.theta == pytest.approx(r["negbin", "theta"], rel=1e-6)
+    assert result.loglik is not None
+    assert 2.0 * result.loglik == pytest.approx(r["negbin", "twologlik"], rel=1e-9)
+    assert result.theta_se == pytest.approx(r["negbin", "se_theta_at_theta"], rel=1e-6)
+    assert result.theta_se == pytest.approx(r["negbin", "se_theta"], rel=1e-3)

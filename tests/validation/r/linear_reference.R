@@ -240,7 +240,8 @@ pt_years <- tapply(per$years, per$arm, sum)
 rate_cases <- list(
   pbcseq_ascites = c(e[["placebo"]], pt_years[["placebo"]], e[["D-penicillamine"]],
                      pt_years[["D-penicillamine"]]),
-  seed_sae = c(10, 40.5, 4, 41.25),
+  # 10 vs 4 serious adverse events over illustrative participant-years
+  sae = c(10, 40.5, 4, 41.25),
   small = c(2, 17.3, 9, 20.1),
   zero = c(0, 12, 5, 13)
 )
@@ -256,10 +257,11 @@ for (nm in names(rate_cases)) {
     put(paste0("poisson_", nm), paste0("ci_low", tag), ptest$conf.int[1])
     put(paste0("poisson_", nm), paste0("ci_high", tag), ptest$conf.int[2])
   }
-  # Wald: glm(cbind counts) Poisson with offset, placebo/first-group indicator.
+  # Wald: Poisson glm with offset and an indicator of group 1 (coefficient = log RR).
   if (all(r[c(1, 3)] > 0)) {
-    gd <- data.frame(y = r[c(1, 3)], t = r[c(2, 4)], g = factor(c("2", "1"), levels = c("2", "1")))
-    gf <- glm(y ~ g + offset(log(t)), family = poisson, data = gd)
+    gd <- data.frame(y = r[c(1, 3)], t = r[c(2, 4)], g = factor(c("1", "2"), levels = c("2", "1")))
+    gf <- glm(y ~ g + offset(log(t)), family = poisson, data = gd,
+              control = glm.control(epsilon = 1e-14, maxit = 100))
     put(paste0("poisson_", nm), "wald_log_rr", coef(gf)[["g1"]])
     put(paste0("poisson_", nm), "wald_se", summary(gf)$coefficients["g1", "Std. Error"])
     put(paste0("poisson_", nm), "wald_p", summary(gf)$coefficients["g1", "Pr(>|z|)"])
@@ -276,6 +278,12 @@ put("negbin", "intercept", snb["(Intercept)", "Estimate"])
 put("negbin", "theta", nb$theta)
 put("negbin", "se_theta", nb$SE.theta)
 put("negbin", "twologlik", nb$twologlik)
+# MASS::theta.ml returns the SE from the information at the iterate *before* its last Newton
+# step; the same information formula evaluated at the final theta and fitted means:
+info_theta <- with(list(th = nb$theta, mu = fitted(nb), y = per$ascites_visits),
+                   sum(-trigamma(th + y) + trigamma(th) - 1 / th + 2 / (mu + th) -
+                         (y + th) / (mu + th)^2))
+put("negbin", "se_theta_at_theta", sqrt(1 / info_theta))
 ci_nb <- confint.default(nb, level = 0.95)
 put("negbin", "ci_low", exp(ci_nb["armplacebo", 1]))
 put("negbin", "ci_high", exp(ci_nb["armplacebo", 2]))
