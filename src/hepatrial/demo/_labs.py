@@ -41,9 +41,9 @@ def labs_for_meld(meld: float, day: int, rng: np.random.Generator) -> tuple[LabR
     bilirubin = math.exp(bilirubin_share * excess / _BILIRUBIN_COEF)
     inr = math.exp(inr_share * excess / _INR_COEF)
     return (
-        LabRecord(day, "BILI", bilirubin, "mg/dL"),
-        LabRecord(day, "INR", inr, "1"),
-        LabRecord(day, "CREAT", creatinine, "mg/dL"),
+        LabRecord(day, "bilirubin", bilirubin, "mg/dL"),
+        LabRecord(day, "inr", inr, "ratio"),
+        LabRecord(day, "creatinine", creatinine, "mg/dL"),
     )
 
 

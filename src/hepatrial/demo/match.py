@@ -3,8 +3,9 @@
 SYNTHETIC RECONSTRUCTION. How each published number constrains the data:
 
 * 27 macrophage and 24 standard-care participants were randomized: the arm sizes.
-* 26 of 27 received macrophages (23 once, 3 three times a month apart) [secondary source]:
-  one macrophage participant is never treated.
+* 26 of 27 received macrophages [secondary source]: one macrophage participant is never
+  treated. Three participants of the original protocol had three monthly cycles; the
+  reconstruction follows the amended single-infusion design of the protocol (day 7-11).
 * ΔΔMELD = -0.87 (95% CI -1.79, 0.0), P = 0.06. The primary analysis population of the
   reconstruction is every randomized participant with a baseline and a day-90 MELD; nobody dies
   or withdraws before day 90, so it is all 51 (ANCOVA residual degrees of freedom 48). The CI
@@ -155,25 +156,23 @@ def _meld_course(
     return {day: max(value, 7.0) if day != 90 else value for day, value in course.items()}
 
 
-def _biomarkers(
-    rng: np.random.Generator, day: int, stiffness: float, elf: float
-) -> list[LabRecord]:
-    drift = day / 360.0
+def _biomarkers(rng: np.random.Generator, day: int, fibrosis: float) -> list[LabRecord]:
+    """ELF components (ng/mL) around a participant-level fibrosis level, albumin, platelets."""
+    level = fibrosis + rng.normal(0.0, 0.15)
     return [
-        LabRecord(day, "LSM", float(max(stiffness + rng.normal(-1.0 * drift, 2.5), 4.0)), "kPa"),
-        LabRecord(day, "ELF", float(elf + rng.normal(0.05 * drift, 0.35)), "1"),
-        LabRecord(day, "ALB", float(rng.normal(38.0, 4.0)), "g/L"),
-        LabRecord(day, "PLAT", float(max(rng.normal(115.0, 35.0), 30.0)), "10^9/L"),
+        LabRecord(day, "ha", float(np.exp(np.log(60.0) + level + rng.normal(0, 0.2))), "ng/mL"),
+        LabRecord(day, "piiinp", float(np.exp(np.log(12.0) + 0.5 * level)), "ng/mL"),
+        LabRecord(day, "timp1", float(np.exp(np.log(300.0) + 0.3 * level)), "ng/mL"),
+        LabRecord(day, "albumin", float(rng.normal(38.0, 4.0)), "g/L"),
+        LabRecord(day, "platelets", float(max(rng.normal(115.0, 35.0), 30.0)), "10^9/L"),
     ]
 
 
-def _doses(
-    index: int, untreated: int, three_cycle: set[int], rng: np.random.Generator
-) -> tuple[DoseRecord, ...]:
+def _doses(index: int, untreated: int, rng: np.random.Generator) -> tuple[DoseRecord, ...]:
     if index == untreated:
         return ()
-    days = (7, 37, 67) if index in three_cycle else (7,)
-    return tuple(DoseRecord(d, round(float(rng.uniform(0.55, 1.0)), 2), "10^9 cells") for d in days)
+    cells = round(float(rng.uniform(0.55, 1.0)), 2) * 1e9
+    return (DoseRecord(int(rng.integers(7, 12)), cells, "cells"),)
 
 
 def _adverse_events(
@@ -218,8 +217,7 @@ def _measurements(
     base = candidate.baseline["meld"]
     sick = any(s[3] for s in fate.saes)
     course = _meld_course(rng, base, fate.change, sick)
-    stiffness = float(candidate.facts["liver_stiffness_kpa"])
-    elf = float(rng.normal(10.4, 0.7))
+    fibrosis = float(rng.normal(0.0, 0.5))
     eq5d = float(np.clip(rng.normal(0.74, 0.14), 0.2, 1.0))
     labs: list[LabRecord] = []
     qol: list[QolRecord] = []
@@ -230,7 +228,7 @@ def _measurements(
             continue
         labs.extend(labs_for_meld(course[nominal], day, rng))
         if nominal != 28:
-            labs.extend(_biomarkers(rng, day, stiffness, elf))
+            labs.extend(_biomarkers(rng, day, fibrosis))
             score = float(np.clip(eq5d + rng.normal(0.0, 0.06), 0.1, 1.0))
             qol.append(QolRecord(day, "EQ-5D-5L", score))
     return tuple(labs), tuple(qol)
@@ -291,7 +289,6 @@ def _fates(rng: np.random.Generator, arms: np.ndarray, changes: np.ndarray) -> l
     macrophage = np.flatnonzero(arms == ARMS[0])
     control = np.flatnonzero(arms == ARMS[1])
     untreated = int(macrophage[0])
-    three_cycle = {int(i) for i in macrophage[1:4]}
     sae_holders = {int(i): k for k, i in enumerate(rng.choice(control, size=5, replace=False))}
     macrophage_sae = int(rng.choice(macrophage[1:]))
     withdrawn = int(rng.choice([i for i in macrophage[1:] if i != macrophage_sae]))
@@ -310,7 +307,7 @@ def _fates(rng: np.random.Generator, arms: np.ndarray, changes: np.ndarray) -> l
                 saes=saes,
                 death=death,
                 withdrawal=WithdrawalRecord(200, "withdrew consent") if i == withdrawn else None,
-                doses=_doses(i, untreated, three_cycle, rng) if arm == ARMS[0] else (),
+                doses=_doses(i, untreated, rng) if arm == ARMS[0] else (),
                 not_treated="cell product did not meet release criteria"
                 if i == untreated
                 else None,

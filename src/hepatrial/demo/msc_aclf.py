@@ -196,10 +196,10 @@ def _lab_course(
         factors = (floor + (1.0 - floor) * decay, inr_target / inr, 1.0)
     noise = np.exp(rng.normal(0.0, 0.07, 3)) if day else np.ones(3)
     return (
-        LabRecord(day, "BILI", float(bilirubin * factors[0] * noise[0]), "umol/L"),
-        LabRecord(day, "INR", float(max(inr * factors[1] * noise[1], 0.9)), "1"),
-        LabRecord(day, "CREAT", float(creatinine * factors[2] * noise[2]), "umol/L"),
-        LabRecord(day, "ALB", float(rng.normal(31.0, 3.5)), "g/L"),
+        LabRecord(day, "bilirubin", float(bilirubin * factors[0] * noise[0]), "umol/L"),
+        LabRecord(day, "inr", float(max(inr * factors[1] * noise[1], 0.9)), "ratio"),
+        LabRecord(day, "creatinine", float(creatinine * factors[2] * noise[2]), "umol/L"),
+        LabRecord(day, "albumin", float(rng.normal(31.0, 3.5)), "g/L"),
     )
 
 
@@ -230,9 +230,9 @@ def _events(
 def _candidate(rng: np.random.Generator, number: int, date: dt.date) -> Candidate:
     bilirubin, inr, creatinine = _baseline_labs(rng)
     labs = (
-        LabRecord(-1, "BILI", bilirubin, "umol/L"),
-        LabRecord(-1, "INR", inr, "1"),
-        LabRecord(-1, "CREAT", creatinine, "umol/L"),
+        LabRecord(-1, "bilirubin", bilirubin, "umol/L"),
+        LabRecord(-1, "inr", inr, "ratio"),
+        LabRecord(-1, "creatinine", creatinine, "umol/L"),
     )
     return Candidate(
         subject_id=f"ACLF-{number:03d}",
@@ -314,9 +314,9 @@ def _failure(rng: np.random.Generator, number: int, reason: str, first: dt.date)
         age=int(rng.integers(67, 78)) if reason.startswith("age") else int(rng.integers(20, 66)),
         sex="M" if rng.random() < 0.85 else "F",
         screening_labs=(
-            LabRecord(0, "BILI", bilirubin, "umol/L"),
-            LabRecord(0, "INR", inr, "1"),
-            LabRecord(0, "CREAT", creatinine, "umol/L"),
+            LabRecord(0, "bilirubin", bilirubin, "umol/L"),
+            LabRecord(0, "inr", inr, "ratio"),
+            LabRecord(0, "creatinine", creatinine, "umol/L"),
         ),
         facts=facts,
     )
