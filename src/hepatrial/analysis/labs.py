@@ -46,6 +46,7 @@ VARIABLE_PARAMS: dict[str, str] = {
     "platelets_10e9_l": "PLAT",
     "elf": "ELF",
     "eq5d_index": "EQ5D",
+    "liver_stiffness_kpa": "LSM",
 }
 """Protocol endpoint variable -> ADLB ``PARAMCD``."""
 

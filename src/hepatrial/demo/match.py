@@ -156,11 +156,10 @@ def _meld_course(
     return {day: max(value, 7.0) if day != 90 else value for day, value in course.items()}
 
 
-def _biomarkers(rng: np.random.Generator, day: int, fibrosis: float) -> list[LabRecord]:
-    """ELF components (ng/mL) around a participant-level fibrosis level, albumin, platelets."""
-    level = fibrosis + rng.normal(0.0, 0.15)
+def _biomarkers(rng: np.random.Generator, day: int, level: float) -> list[LabRecord]:
+    """ELF components (ng/mL) at a fibrosis level (log scale), albumin and platelets."""
     return [
-        LabRecord(day, "ha", float(np.exp(np.log(60.0) + level + rng.normal(0, 0.2))), "ng/mL"),
+        LabRecord(day, "ha", float(np.exp(np.log(60.0) + level)), "ng/mL"),
         LabRecord(day, "piiinp", float(np.exp(np.log(12.0) + 0.5 * level)), "ng/mL"),
         LabRecord(day, "timp1", float(np.exp(np.log(300.0) + 0.3 * level)), "ng/mL"),
         LabRecord(day, "albumin", float(rng.normal(38.0, 4.0)), "g/L"),
@@ -201,6 +200,7 @@ class _Fate:
     withdrawal: WithdrawalRecord | None = None
     doses: tuple[DoseRecord, ...] = ()
     not_treated: str | None = None
+    noise: tuple[tuple[float, float], ...] = ((0.0, 0.0),) * 4
 
     @property
     def stop(self) -> int:
@@ -228,8 +228,9 @@ def _measurements(
             continue
         labs.extend(labs_for_meld(course[nominal], day, rng))
         if nominal != 28:
-            labs.extend(_biomarkers(rng, day, fibrosis))
-            score = float(np.clip(eq5d + rng.normal(0.0, 0.06), 0.1, 1.0))
+            fibrosis_noise, qol_noise = fate.noise[len(qol)]
+            labs.extend(_biomarkers(rng, day, fibrosis + fibrosis_noise))
+            score = float(np.clip(eq5d + qol_noise, 0.1, 1.0))
             qol.append(QolRecord(day, "EQ-5D-5L", score))
     return tuple(labs), tuple(qol)
 
@@ -285,6 +286,18 @@ def _participant(rng: np.random.Generator, candidate: Candidate, fate: _Fate) ->
     )
 
 
+def _centred_noise(rng: np.random.Generator, arms: np.ndarray) -> np.ndarray:
+    """Visit-level noise of the fibrosis level and EQ-5D, centred within arm and visit.
+
+    The paper found no difference in biomarkers or quality of life; centring the visit-level
+    noise within each arm keeps the reconstruction from creating one by chance.
+    """
+    noise = rng.normal(0.0, 1.0, (arms.size, 4, 2)) * np.array([0.2, 0.06])
+    for arm in ARMS:
+        noise[arms == arm] -= noise[arms == arm].mean(axis=0)
+    return np.asarray(noise)
+
+
 def _fates(rng: np.random.Generator, arms: np.ndarray, changes: np.ndarray) -> list[_Fate]:
     macrophage = np.flatnonzero(arms == ARMS[0])
     control = np.flatnonzero(arms == ARMS[1])
@@ -292,6 +305,7 @@ def _fates(rng: np.random.Generator, arms: np.ndarray, changes: np.ndarray) -> l
     sae_holders = {int(i): k for k, i in enumerate(rng.choice(control, size=5, replace=False))}
     macrophage_sae = int(rng.choice(macrophage[1:]))
     withdrawn = int(rng.choice([i for i in macrophage[1:] if i != macrophage_sae]))
+    noise = _centred_noise(rng, arms)
     fates = []
     for i, arm in enumerate(arms):
         saes: tuple[_Sae, ...] = ()
@@ -311,6 +325,7 @@ def _fates(rng: np.random.Generator, arms: np.ndarray, changes: np.ndarray) -> l
                 not_treated="cell product did not meet release criteria"
                 if i == untreated
                 else None,
+                noise=tuple((float(a), float(b)) for a, b in noise[i]),
             )
         )
     return fates

@@ -1,0 +1,402 @@
+"""One handler per endpoint kind: select the analysis data, call the estimator, report.
+
+Handlers receive the plan context and one :class:`~hepatrial.analysis.plan.Analysis` and return
+an :class:`~hepatrial.analysis.plan.EndpointResult`; every estimate comes from
+:mod:`hepatrial.stats`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hepatrial.analysis.labs import paramcd_for
+from hepatrial.analysis.results import TTE_PARAMS, Analysis, Context, EndpointResult, base_result
+from hepatrial.stats._common import Exclusion
+
+
+def _visit_day(ctx: Context, visit_id: str) -> int:
+    return next(v.day for v in ctx.protocol.visits if v.id == visit_id)
+
+
+def _missing_reasons(
+    population: pd.DataFrame, present: pd.Series, day: int
+) -> tuple[Exclusion, ...]:
+    absent = population[~population["USUBJID"].isin(present)]
+    died = absent["DTHDY"].notna() & (absent["DTHDY"] <= day)
+    withdrew = ~died & (absent["WDFL"] == "Y")
+    counts = {
+        f"died before day {day}": int(died.sum()),
+        f"withdrew before day {day}": int(withdrew.sum()),
+        f"no value in the day-{day} window": int((~died & ~withdrew).sum()),
+    }
+    return tuple(Exclusion(r, n) for r, n in counts.items() if n)
+
+
+def change_from_baseline(ctx: Context, a: Analysis) -> EndpointResult:
+    """ANCOVA on the change adjusted for baseline, or the pooled / Welch t-test."""
+    from hepatrial.stats import change_from_baseline as estimator
+
+    e = a.endpoint
+    paramcd = paramcd_for(e.variable)
+    visit = e.visits[0]
+    population = ctx.population(a.population)
+    lb = ctx.adam.adlb
+    rows = lb[(lb["PARAMCD"] == paramcd) & (lb["AVISIT"] == visit) & (lb["ANL01FL"] == "Y")]
+    rows = rows[rows["USUBJID"].isin(population["USUBJID"]) & rows["BASE"].notna()]
+    day = _visit_day(ctx, visit)
+    exclusions = _missing_reasons(population, rows["USUBJID"], day)
+    if rows.empty:
+        return base_result(
+            ctx,
+            a,
+            status="not run",
+            exclusions=exclusions,
+            note=f"no analysable ADLB records of {paramcd} at {visit}",
+        )
+    data = pd.DataFrame({"arm": rows["ARMCD"], "baseline": rows["BASE"], "follow_up": rows["AVAL"]})
+    fit = estimator(
+        data,
+        baseline="baseline",
+        follow_up="follow_up",
+        group="arm",
+        method=a.estimator,
+        reference=ctx.control,
+        conf_level=a.conf_level,
+    )
+    by_arm = {
+        arm: {"n": float(len(g)), "mean_change": float((g["follow_up"] - g["baseline"]).mean())}
+        for arm, g in data.groupby("arm")
+    }
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"difference in mean change of {paramcd} day 0→{day} "
+        f"({ctx.experimental} − {ctx.control})",
+        estimate=fit.estimate,
+        ci_low=fit.ci_low,
+        ci_high=fit.ci_high,
+        p_value=fit.p_value,
+        n=int(fit.n),
+        by_arm=by_arm | {"_fit": {"se": fit.se, "df": float(fit.df)}},
+        exclusions=exclusions,
+        test=a.estimator,
+        note=f"{fit.method}",
+    )
+
+
+def _tte_rows(ctx: Context, a: Analysis) -> pd.DataFrame:
+    paramcd = TTE_PARAMS[a.endpoint.variable]
+    tte = ctx.adam.adtte
+    population = ctx.population(a.population)
+    rows = tte[(tte["PARAMCD"] == paramcd) & tte["USUBJID"].isin(population["USUBJID"])].copy()
+    horizon = float(a.endpoint.time_horizon_days or rows["AVAL"].max())
+    after = rows["AVAL"] > horizon
+    rows.loc[after, "CNSR"] = 1
+    rows.loc[after, "CRSTAT"] = 0
+    rows.loc[after, "AVAL"] = horizon
+    return rows
+
+
+def time_to_event(ctx: Context, a: Analysis) -> EndpointResult:
+    """Kaplan-Meier at the horizon with log-rank, Cox hazard ratio, or cumulative incidence."""
+    rows = _tte_rows(ctx, a)
+    horizon = float(a.endpoint.time_horizon_days or rows["AVAL"].max())
+    if a.estimator == "kaplan_meier":
+        return _kaplan_meier(ctx, a, rows, horizon)
+    name = {"cox": "cox_ph", "cumulative_incidence": "cumulative_incidence"}[a.estimator]
+    try:
+        estimator = getattr(importlib.import_module("hepatrial.stats"), name)
+    except (AttributeError, ImportError) as exc:
+        return base_result(
+            ctx,
+            a,
+            status="not run",
+            n=len(rows),
+            note=f"hepatrial.stats.{name} is not available in this version ({exc})",
+        )
+    if a.estimator == "cox":
+        return _cox(ctx, a, rows, estimator)
+    return _cumulative_incidence(ctx, a, rows, horizon, estimator)
+
+
+def _kaplan_meier(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float) -> EndpointResult:
+    from hepatrial.stats.logrank import logrank
+    from hepatrial.stats.survival import kaplan_meier
+
+    conf_type = a.ci_method or "log"
+    by_arm: dict[str, dict[str, float]] = {}
+    for arm in (ctx.experimental, ctx.control):
+        g = rows[rows["ARMCD"] == arm]
+        km = kaplan_meier(g["AVAL"], 1 - g["CNSR"], conf_type=conf_type, conf_level=a.conf_level)
+        # R's summary(fit, times=, extend=TRUE): past the last follow-up the curve stays flat
+        at = km.at([min(horizon, float(g["AVAL"].max()))]).iloc[0]
+        by_arm[arm] = {
+            "n": float(len(g)),
+            "events": float((g["CNSR"] == 0).sum()),
+            "survival": float(at["survival"]),
+            "ci_low": float(at["lower"]),
+            "ci_high": float(at["upper"]),
+            "std_err": float(at["std_err"]),
+        }
+    test = logrank(rows["AVAL"], 1 - rows["CNSR"], rows["ARMCD"], reference=ctx.control)
+    diff = by_arm[ctx.experimental]["survival"] - by_arm[ctx.control]["survival"]
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"difference in Kaplan-Meier survival at day {horizon:g} "
+        f"({ctx.experimental} − {ctx.control})",
+        estimate=diff,
+        p_value=float(test.p_value),
+        n=len(rows),
+        by_arm=by_arm,
+        note=f"Kaplan-Meier, Greenwood variance, {conf_type} CI; {test.method}",
+    )
+
+
+def _cox(
+    ctx: Context, a: Analysis, rows: pd.DataFrame, estimator: Callable[..., Any]
+) -> EndpointResult:
+    data = pd.DataFrame(
+        {
+            "time": rows["AVAL"],
+            "event": 1 - rows["CNSR"],
+            "treated": (rows["ARMCD"] == ctx.experimental).astype(float),
+        }
+    )
+    fit = estimator(data, time="time", event="event", covariates=["treated"])
+    summary = fit.summary.set_index(fit.summary.columns[0])
+    row = summary.iloc[0]
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"hazard ratio ({ctx.experimental} / {ctx.control})",
+        estimate=float(row.get("hazard_ratio", np.exp(row.get("coef", np.nan)))),
+        ci_low=float(row.get("ci_low", np.nan)),
+        ci_high=float(row.get("ci_high", np.nan)),
+        p_value=float(row.get("p_value", np.nan)),
+        n=len(rows),
+        note="Cox proportional hazards",
+    )
+
+
+def _cumulative_incidence(
+    ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float, estimator: Callable[..., Any]
+) -> EndpointResult:
+    by_arm = {}
+    for arm in (ctx.experimental, ctx.control):
+        g = rows[rows["ARMCD"] == arm]
+        fit = estimator(g["AVAL"], g["CRSTAT"])
+        table = fit.at([horizon]) if hasattr(fit, "at") else None
+        value = (
+            float(table.iloc[0]["incidence"])
+            if table is not None and "incidence" in table
+            else float("nan")
+        )
+        by_arm[arm] = {
+            "n": float(len(g)),
+            "events": float((g["CRSTAT"] == 1).sum()),
+            "competing": float((g["CRSTAT"] == 2).sum()),
+            "incidence": value,
+        }
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"cumulative incidence at day {horizon:g}",
+        n=len(rows),
+        by_arm=by_arm,
+        note="Aalen-Johansen",
+    )
+
+
+def participant_flags(ctx: Context, variable: str, horizon: float) -> pd.Series:
+    """1 for each participant with the binary variable's event within ``horizon`` days."""
+    adsl = ctx.adam.adsl
+    if variable in ("sae", "liver_related_sae"):
+        ae = ctx.adam.adae
+        mask = (ae["TRTEMFL"] == "Y") & (ae["AESER"] == "Y") & (ae["ASTDY"] <= horizon)
+        if variable == "liver_related_sae":
+            mask &= ae["AELIVER"] == "Y"
+        hit = set(ae.loc[mask, "USUBJID"])
+    else:
+        paramcd = TTE_PARAMS[variable]
+        tte = ctx.adam.adtte
+        hit = set(
+            tte.loc[
+                (tte["PARAMCD"] == paramcd) & (tte["CNSR"] == 0) & (tte["AVAL"] <= horizon),
+                "USUBJID",
+            ]
+        )
+    return adsl["USUBJID"].isin(hit).astype(int).set_axis(adsl["USUBJID"])
+
+
+def binary(ctx: Context, a: Analysis) -> EndpointResult:
+    """Participants with at least one event by the horizon: chi-square (with or without
+    Yates) or Fisher's exact test, with the risk difference and its CI."""
+    from hepatrial.stats import compare_proportions
+
+    horizon = float(a.endpoint.time_horizon_days or np.inf)
+    flags = participant_flags(ctx, a.endpoint.variable, horizon)
+    population = ctx.population(a.population)
+    counts = {}
+    for arm in (ctx.experimental, ctx.control):
+        ids = population.loc[population["ARMCD"] == arm, "USUBJID"]
+        counts[arm] = (int(flags.loc[ids].sum()), len(ids))
+    (x1, n1), (x2, n2) = counts[ctx.experimental], counts[ctx.control]
+    fit = compare_proportions(
+        x1,
+        n1,
+        x2,
+        n2,
+        test=a.estimator,
+        conf_level=a.conf_level,
+        labels=(ctx.experimental, ctx.control),
+    )
+    by_arm = {
+        arm: {"events": float(x), "n": float(n), "proportion": x / n if n else float("nan")}
+        for arm, (x, n) in counts.items()
+    }
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"risk difference ({ctx.experimental} − {ctx.control})",
+        estimate=fit.risk_difference,
+        ci_low=fit.risk_difference_ci_low,
+        ci_high=fit.risk_difference_ci_high,
+        p_value=fit.p_value,
+        n=n1 + n2,
+        by_arm=by_arm,
+        test=a.estimator,
+        note=f"{a.estimator} test; risk difference with Newcombe hybrid score CI",
+    )
+
+
+def count(ctx: Context, a: Analysis) -> EndpointResult:
+    """Event counts per arm over person-time to the horizon: Poisson rate ratio."""
+    from hepatrial.stats import rate_ratio
+
+    horizon = float(a.endpoint.time_horizon_days or np.inf)
+    population = ctx.population(a.population)
+    ae = ctx.adam.adae
+    mask = (ae["TRTEMFL"] == "Y") & (ae["AESER"] == "Y") & (ae["ASTDY"] <= horizon)
+    if a.endpoint.variable == "liver_related_sae":
+        mask &= ae["AELIVER"] == "Y"
+    tte = ctx.adam.adtte
+    follow = tte[tte["PARAMCD"] == "OS"].set_index("USUBJID")["AVAL"].clip(upper=horizon)
+    totals = {}
+    for arm in (ctx.experimental, ctx.control):
+        ids = population.loc[population["ARMCD"] == arm, "USUBJID"]
+        events = int((mask & ae["USUBJID"].isin(ids)).sum())
+        years = float(follow.loc[ids].sum()) / 365.25
+        totals[arm] = (events, years, len(ids))
+    (e1, t1, n1), (e2, t2, n2) = totals[ctx.experimental], totals[ctx.control]
+    by_arm = {
+        arm: {"events": float(e), "person_years": t, "n": float(n)}
+        for arm, (e, t, n) in totals.items()
+    }
+    if e1 + e2 == 0:
+        return base_result(
+            ctx, a, n=n1 + n2, by_arm=by_arm, status="not run", note="no events in either arm"
+        )
+    fit = rate_ratio(
+        e1,
+        t1,
+        e2,
+        t2,
+        method="poisson",
+        conf_level=a.conf_level,
+        labels=(ctx.experimental, ctx.control),
+    )
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"rate ratio ({ctx.experimental} / {ctx.control})",
+        estimate=fit.estimate,
+        ci_low=fit.ci_low,
+        ci_high=fit.ci_high,
+        p_value=fit.p_value,
+        n=n1 + n2,
+        by_arm=by_arm,
+        note="exact conditional Poisson test (R poisson.test)",
+    )
+
+
+def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
+    """Mixed model for repeated measures when :func:`hepatrial.stats.mmrm` is available."""
+    paramcd = paramcd_for(a.endpoint.variable)
+    lb = ctx.adam.adlb
+    population = ctx.population(a.population)
+    rows = lb[
+        (lb["PARAMCD"] == paramcd)
+        & lb["AVISIT"].isin(a.endpoint.visits)
+        & (lb["ANL01FL"] == "Y")
+        & lb["USUBJID"].isin(population["USUBJID"])
+        & lb["BASE"].notna()
+    ]
+    by_arm = {
+        f"{arm}@{visit}": {"n": float(len(g)), "mean_change": float(g["CHG"].mean())}
+        for (arm, visit), g in rows.groupby(["ARMCD", "AVISIT"])
+    }
+    if rows.empty:
+        return base_result(
+            ctx, a, status="not run", note=f"no analysable ADLB records of {paramcd}"
+        )
+    try:
+        mmrm = importlib.import_module("hepatrial.stats.mmrm").mmrm
+    except (ImportError, AttributeError) as exc:
+        return base_result(
+            ctx,
+            a,
+            status="not run",
+            n=rows["USUBJID"].nunique(),
+            by_arm=by_arm,
+            note=f"hepatrial.stats.mmrm is not available in this version ({exc})",
+        )
+    data = rows[["USUBJID", "ARMCD", "AVISIT", "CHG", "BASE"]].copy()
+    order = [v for v in a.endpoint.visits if v in set(data["AVISIT"])]
+    data["AVISIT"] = pd.Categorical(data["AVISIT"], categories=order, ordered=True)
+    fit = mmrm(
+        data,
+        outcome="CHG",
+        group="ARMCD",
+        visit="AVISIT",
+        subject="USUBJID",
+        covariates=["BASE"],
+        reference=ctx.control,
+        conf_level=a.conf_level,
+    )
+    differences = fit.summary.set_index("visit")
+    last = differences.loc[order[-1]]
+    for visit, row in differences.iterrows():
+        by_arm[f"difference@{visit}"] = {
+            "estimate": float(row["estimate"]),
+            "ci_low": float(row["ci_low"]),
+            "ci_high": float(row["ci_high"]),
+            "p_value": float(row["p_value"]),
+        }
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"MMRM difference in change at {order[-1]} "
+        f"({ctx.experimental} − {ctx.control})",
+        estimate=float(last.get("estimate", np.nan)),
+        ci_low=float(last.get("ci_low", np.nan)),
+        ci_high=float(last.get("ci_high", np.nan)),
+        p_value=float(last.get("p_value", np.nan)),
+        n=rows["USUBJID"].nunique(),
+        by_arm=by_arm,
+        note="MMRM, unstructured covariance",
+    )
+
+
+HANDLERS: dict[str, Callable[[Context, Analysis], EndpointResult]] = {
+    "change_from_baseline": change_from_baseline,
+    "time_to_event": time_to_event,
+    "binary": binary,
+    "count": count,
+    "repeated_measures": repeated_measures,
+}
