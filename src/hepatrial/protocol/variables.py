@@ -54,6 +54,7 @@ CLINICAL_ITEMS: dict[str, str] = {
     "ascites": 'ascites grade for Child-Pugh: "none", "mild" or "moderate_severe"',
     "encephalopathy_grade": "West-Haven hepatic encephalopathy grade 0-4",
     "vasopressors": "on vasopressors for circulatory failure (yes/no), for CLIF-C OF",
+    "mean_arterial_pressure": "mean arterial pressure (mmHg), for CLIF-C OF without vasopressors",
     "pao2_fio2": "PaO2/FiO2 ratio (mmHg), for CLIF-C OF",
     "spo2_fio2": "SpO2/FiO2 ratio, for CLIF-C OF when no arterial gas",
 }
@@ -61,7 +62,11 @@ CLINICAL_ITEMS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class ScoreVariable:
-    """A score an expression can read, with the analytes and clinical items it needs."""
+    """A score an expression can read, with the analytes and clinical items it needs.
+
+    ``circulation`` means mean arterial pressure or vasopressors; ``respiration`` means PaO2/FiO2
+    or SpO2/FiO2.
+    """
 
     description: str
     analytes: tuple[str, ...]
@@ -80,7 +85,7 @@ SCORE_VARIABLES: dict[str, ScoreVariable] = {
     "meld_3": ScoreVariable(
         "MELD 3.0 (OPTN 2023)",
         ("bilirubin", "inr", "creatinine", "sodium", "albumin"),
-        ("dialysis",),
+        ("dialysis", "sex"),
     ),
     "child_pugh": ScoreVariable(
         "Child-Turcotte-Pugh points (5-15)",
@@ -95,12 +100,12 @@ SCORE_VARIABLES: dict[str, ScoreVariable] = {
     "clif_of": ScoreVariable(
         "CLIF-C organ failure score (6-18)",
         ("bilirubin", "creatinine", "inr"),
-        ("encephalopathy_grade", "vasopressors", "pao2_fio2", "spo2_fio2", "dialysis"),
+        ("encephalopathy_grade", "circulation", "respiration"),
     ),
     "aclf_grade": ScoreVariable(
         "EASL-CLIF ACLF grade 0-3 (0 = no ACLF)",
         ("bilirubin", "creatinine", "inr"),
-        ("encephalopathy_grade", "vasopressors", "pao2_fio2", "spo2_fio2", "dialysis"),
+        ("encephalopathy_grade", "circulation", "respiration"),
     ),
     "aarc": ScoreVariable(
         "AARC score (5-15)",
