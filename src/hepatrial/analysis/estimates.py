@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from hepatrial.analysis.labs import paramcd_for
 from hepatrial.analysis.results import TTE_PARAMS, Analysis, Context, EndpointResult, base_result
+from hepatrial.exceptions import DataCheckError
 from hepatrial.stats._common import Exclusion
+
+ConfType = Literal["plain", "log", "log-log"]
 
 
 def _visit_day(ctx: Context, visit_id: str) -> int:
@@ -129,10 +132,17 @@ def _kaplan_meier(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float)
     from hepatrial.stats.survival import kaplan_meier
 
     conf_type = a.ci_method or "log"
+    if conf_type not in ("plain", "log", "log-log"):
+        raise DataCheckError(
+            f"endpoint {a.endpoint.id}: ci method {conf_type!r} does not apply to Kaplan-Meier; "
+            "use plain, log or log-log"
+        )
     by_arm: dict[str, dict[str, float]] = {}
     for arm in (ctx.experimental, ctx.control):
         g = rows[rows["ARMCD"] == arm]
-        km = kaplan_meier(g["AVAL"], 1 - g["CNSR"], conf_type=conf_type, conf_level=a.conf_level)
+        km = kaplan_meier(
+            g["AVAL"], 1 - g["CNSR"], conf_type=cast(ConfType, conf_type), conf_level=a.conf_level
+        )
         # R's summary(fit, times=, extend=TRUE): past the last follow-up the curve stays flat
         at = km.at([min(horizon, float(g["AVAL"].max()))]).iloc[0]
         by_arm[arm] = {
