@@ -22,16 +22,20 @@ from hepatrial.scores.aclf import (
 )
 from hepatrial.scores.apasl import AarcResult, aarc, cossh_aclf_ii
 from hepatrial.scores.child_pugh import ChildPughResult, child_pugh
+from hepatrial.scores.cohort import SCORE_INPUTS, SCORES, ScoredCohort, example_cohort, score_cohort
 from hepatrial.scores.fibrosis import AlbiResult, albi, apri, elf, fib4
 from hepatrial.scores.mayo import mayo_pbc
 from hepatrial.scores.meld import meld, meld_3, meld_na
 
 __all__ = [
     "ORGANS",
+    "SCORES",
+    "SCORE_INPUTS",
     "AarcResult",
     "AlbiResult",
     "ChildPughResult",
     "ClifOfResult",
+    "ScoredCohort",
     "aarc",
     "aclf_grade",
     "albi",
@@ -42,9 +46,11 @@ __all__ = [
     "clif_of",
     "cossh_aclf_ii",
     "elf",
+    "example_cohort",
     "fib4",
     "mayo_pbc",
     "meld",
     "meld_3",
     "meld_na",
+    "score_cohort",
 ]
