@@ -141,3 +141,55 @@ lr <- list(
                        lr_case(Surv(time, dead) ~ sex_label + strata(ph.ecog), lung_df))
 )
 write_json(lr, "survival_logrank.json")
+
+# --- Cox proportional hazards (coxph) --------------------------------------------------------------
+cox_case <- function(formula, data, ties = "efron", robust = NULL) {
+  fit <- if (is.null(robust)) coxph(formula, data = data, ties = ties)
+         else coxph(formula, data = data, ties = ties, robust = robust)
+  code <- sprintf("coxph(%s, data = %s, ties = \"%s\"%s)",
+                  paste(deparse(formula), collapse = ""), deparse(substitute(data)), ties,
+                  if (is.null(robust)) "" else paste0(", robust = ", robust))
+  res <- list(r_code = code, ties = ties, terms = I(names(coef(fit))),
+              coef = I(unname(coef(fit))), se = I(unname(sqrt(diag(fit$var)))),
+              loglik = I(fit$loglik), concordance = unname(fit$concordance["concordance"]),
+              concordant = unname(fit$concordance["concordant"]),
+              discordant = unname(fit$concordance["discordant"]),
+              tied_x = unname(fit$concordance["tied.x"]),
+              n = fit$n, nevent = fit$nevent, iter = fit$iter)
+  if (!is.null(fit$naive.var)) res$se_model <- I(unname(sqrt(diag(fit$naive.var))))
+  res
+}
+cox <- list(
+  lung_efron = c(list(data = "lung", time = "time", event = "dead",
+                      covariates = I(c("age", "sex", "ph.ecog"))),
+                 cox_case(Surv(time, dead) ~ age + sex + ph.ecog, lung_df)),
+  lung_breslow = c(list(data = "lung", time = "time", event = "dead",
+                        covariates = I(c("age", "sex", "ph.ecog"))),
+                   cox_case(Surv(time, dead) ~ age + sex + ph.ecog, lung_df, ties = "breslow")),
+  pbc_arm_adjusted = c(list(data = "pbc", time = "time", event = "death",
+                            covariates = I(c("arm", "age", "log_bili", "log_albumin",
+                                             "log_protime", "edema"))),
+                       cox_case(Surv(time, death) ~ arm + age + log_bili + log_albumin +
+                                  log_protime + edema, pbc_trial)),
+  veteran_celltype = c(list(data = "veteran", time = "time", event = "status",
+                            covariates = I(c("trt", "karno", "celltype"))),
+                       cox_case(Surv(time, status) ~ trt + karno + celltype, veteran_df)),
+  veteran_strata = c(list(data = "veteran", time = "time", event = "status",
+                          covariates = I(c("trt", "karno")), strata = "celltype"),
+                     cox_case(Surv(time, status) ~ trt + karno + strata(celltype), veteran_df)),
+  lung_strata_breslow = c(list(data = "lung", time = "time", event = "dead",
+                               covariates = I(c("age", "sex")), strata = "ph.ecog"),
+                          cox_case(Surv(time, dead) ~ age + sex + strata(ph.ecog), lung_df,
+                                   ties = "breslow")),
+  lung_cluster_inst = c(list(data = "lung", time = "time", event = "dead",
+                             covariates = I(c("age", "sex", "ph.ecog")), cluster = "inst"),
+                        cox_case(Surv(time, dead) ~ age + sex + ph.ecog + cluster(inst),
+                                 lung_df)),
+  pbc_robust_breslow = c(list(data = "pbc", time = "time", event = "death",
+                              covariates = I(c("arm", "log_bili")), robust = TRUE),
+                         cox_case(Surv(time, death) ~ arm + log_bili, pbc_trial,
+                                  ties = "breslow", robust = TRUE)),
+  aml = c(list(data = "aml", time = "time", event = "status", covariates = I("x")),
+          cox_case(Surv(time, status) ~ x, aml_df))
+)
+write_json(cox, "survival_cox.json")

@@ -1,0 +1,86 @@
+"""Harrell's concordance of a risk score with survival, counted as R's ``concordance``.
+
+A pair is comparable when the patient with the shorter time had the event; a patient censored
+at the same time as a death counts as having lived longer (R's convention). Concordant: the
+patient who died first has the higher risk score. ``C = (concordant + tied_x / 2) /
+(concordant + discordant + tied_x)`` (Harrell 1982; Therneau & Atkinson, survival vignette
+"concordance"), within strata when given.
+
+The counts for all events at once come from prefix counts "records before position p with
+score rank below r", answered for every event with a dyadic (Fenwick-like) decomposition of
+the prefix: O(n log^2 n) and vectorized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hepatrial.stats._common import FloatArray, IntArray
+
+
+@dataclass(frozen=True)
+class Concordance:
+    """Pair counts and Harrell's C."""
+
+    concordant: float
+    discordant: float
+    tied_risk: float
+
+    @property
+    def estimate(self) -> float:
+        """``(concordant + tied_risk / 2) / (concordant + discordant + tied_risk)``."""
+        total = self.concordant + self.discordant + self.tied_risk
+        return (self.concordant + self.tied_risk / 2.0) / total if total else float("nan")
+
+
+def _prefix_counts(ranks: IntArray, prefix: IntArray, below: IntArray, side: str) -> FloatArray:
+    """For each query q: #{j < prefix[q] : ranks[j] < below[q]} ("left") or <= ("right")."""
+    n = ranks.size
+    width = int(ranks.max()) + 2 if n else 1
+    position = np.arange(n, dtype=np.int64)
+    counts = np.zeros(prefix.size)
+    for level in range(max(1, n.bit_length())):
+        chosen = np.flatnonzero((prefix >> level) & 1)
+        if chosen.size == 0:
+            continue
+        keys = np.sort((position >> level) * width + ranks)
+        block = (prefix[chosen] >> (level + 1)) << 1
+        low = np.searchsorted(keys, block * width, side="left")
+        high = np.searchsorted(keys, block * width + below[chosen], side=side)  # type: ignore[call-overload]
+        counts[chosen] += high - low
+    return counts
+
+
+def _block_starts(new_block: np.ndarray) -> IntArray:
+    """For each position, the first position of its block (``new_block`` marks block starts)."""
+    starts = np.flatnonzero(new_block)
+    return np.repeat(starts, np.diff(np.append(starts, new_block.size))).astype(np.int64)
+
+
+def concordance(
+    time: FloatArray, event: FloatArray, score: FloatArray, strata: IntArray
+) -> Concordance:
+    """Count concordant, discordant and risk-tied comparable pairs (higher score = higher risk)."""
+    if time.size == 0:
+        return Concordance(0.0, 0.0, 0.0)
+    ranks = np.unique(score, return_inverse=True)[1].astype(np.int64)
+    order = np.lexsort((event, -time, strata))
+    s, t, e, r = strata[order], time[order], event[order], ranks[order]
+    changes = np.ones(t.size, dtype=bool)
+    changes[1:] = (s[1:] != s[:-1]) | (t[1:] != t[:-1]) | (e[1:] != e[:-1])
+    stratum_new = np.ones(t.size, dtype=bool)
+    stratum_new[1:] = s[1:] != s[:-1]
+    dead = e > 0
+    end = _block_starts(changes)[dead]
+    begin = _block_starts(stratum_new)[dead]
+    rank = r[dead]
+    below = _prefix_counts(r, end, rank, "left") - _prefix_counts(r, begin, rank, "left")
+    at_or_below = _prefix_counts(r, end, rank, "right") - _prefix_counts(r, begin, rank, "right")
+    comparable = (end - begin).astype(np.float64)
+    return Concordance(
+        concordant=float(below.sum()),
+        discordant=float((comparable - at_or_below).sum()),
+        tied_risk=float((at_or_below - below).sum()),
+    )

@@ -1,0 +1,113 @@
+"""Cox front end: separation, collinearity, text covariates, options, rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hepatrial.exceptions import ConvergenceError
+from hepatrial.stats import CoxResult, cox_ph
+
+
+def _trial(seed: int = 1, n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    arm = rng.choice(["MSC", "control"], n)
+    meld = rng.normal(22, 4, n)
+    hazard = 0.02 * np.exp(-0.5 * (arm == "MSC") + 0.08 * (meld - 22))
+    time = rng.exponential(1 / hazard)
+    follow_up = rng.uniform(30, 90, n)
+    return pd.DataFrame(
+        {
+            "days": np.round(np.minimum(time, follow_up)),
+            "death": (time <= follow_up).astype(int),
+            "arm": arm,
+            "meld": meld,
+            "site": rng.choice(["A", "B", "C"], n),
+        }
+    )
+
+
+def test_separation_raises_convergence_error() -> None:
+    """Every treated patient survives longer than every control death: the hazard ratio of
+    treatment is 0 (coefficient -> -inf); R warns 'coefficient may be infinite'."""
+    data = pd.DataFrame(
+        {
+            "days": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            "death": [1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
+            "treated": [0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+        }
+    )
+    with pytest.raises(ConvergenceError, match=r"monotone likelihood.*\['treated'\]"):
+        cox_ph(data, time="days", event="death", covariates=["treated"])
+
+
+def test_collinear_covariates_are_refused() -> None:
+    data = _trial()
+    data["meld_copy"] = 2 * data["meld"] + 1
+    with pytest.raises(ConvergenceError, match="singular"):
+        cox_ph(data, time="days", event="death", covariates=["meld", "meld_copy"])
+
+
+def test_text_covariate_becomes_indicator_against_reference() -> None:
+    data = _trial()
+    default = cox_ph(data, time="days", event="death", covariates=["arm", "meld"])
+    flipped = cox_ph(
+        data, time="days", event="death", covariates=["arm", "meld"], reference="control"
+    )
+    assert list(default.coef.index) == ["arm=control", "meld"]
+    assert list(flipped.coef.index) == ["arm=MSC", "meld"]
+    assert default.references == {"arm": "MSC"}
+    # swapping the reference negates the coefficient and inverts the hazard ratio
+    assert flipped.coef["arm=MSC"] == pytest.approx(-default.coef["arm=control"], rel=1e-9)
+    assert flipped.hazard_ratio["arm=MSC"] == pytest.approx(
+        1 / default.hazard_ratio["arm=control"], rel=1e-9
+    )
+    with pytest.raises(ValueError, match="reference 'placebo' is not a level of arm"):
+        cox_ph(data, time="days", event="death", covariates=["arm"], reference="placebo")
+
+
+def test_missing_values_are_excluded_and_reported() -> None:
+    data = _trial()
+    data.loc[[3, 7], "meld"] = np.nan
+    data.loc[[5], "arm"] = None
+    result = cox_ph(data, time="days", event="death", covariates=["arm", "meld"])
+    assert result.n == len(data) - 3 and result.n_excluded == 3
+    assert result.provenance["exclusions"] == "1 (missing arm); 2 (missing meld)"
+
+
+def test_options_and_columns_are_checked() -> None:
+    data = _trial()
+    with pytest.raises(ValueError, match="ties='exact'"):
+        cox_ph(data, time="days", event="death", covariates=["meld"], ties="exact")  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match=r"\['bilirubin'\] are not in the data"):
+        cox_ph(data, time="days", event="death", covariates=["bilirubin"])
+    data["death"] = data["death"] * 2
+    with pytest.raises(ValueError, match="death must be 0 .censored. or 1"):
+        cox_ph(data, time="days", event="death", covariates=["meld"])
+
+
+def test_robust_cluster_and_strata_provenance_and_rendering() -> None:
+    data = _trial()
+    result = cox_ph(
+        data, time="days", event="death", covariates=["arm", "meld"], strata="site", cluster="site"
+    )
+    assert isinstance(result, CoxResult)
+    assert result.robust and result.n_clusters == 3 and result.n_strata == 3
+    assert list(result.summary.columns) == [
+        "term",
+        "coef",
+        "hazard_ratio",
+        "se",
+        "se_model",
+        "z",
+        "p_value",
+        "ci_low",
+        "ci_high",
+    ]
+    low, high = result.ci.loc["meld"]
+    assert low < result.hazard_ratio["meld"] < high
+    statistic, df, p = result.likelihood_ratio
+    assert statistic > 0 and df == 2 and 0 <= p <= 1
+    assert "\n" not in repr(result) and "<table" in result.to_html()
+    assert 0.5 < result.concordance < 1
