@@ -1,0 +1,284 @@
+"""Mixed model for repeated measures (MMRM): LS means and treatment differences per visit.
+
+The front end codes the fixed effects as R's ``model.matrix(~ group * visit + covariates)``
+(treatment contrasts, first sorted level as baseline), applies the missing-data policy (rows
+missing the outcome or any used column are excluded and counted; every other observation of
+the subject is kept, which is valid under missing at random) and calls the REML engine in
+:mod:`hepatrial.stats._reml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from hepatrial.stats._common import Exclusion, FloatArray, RenderedResult
+from hepatrial.stats._frames import (
+    DataLike,
+    as_frame,
+    check_conf_level,
+    complete_cases,
+    covariate_columns,
+    group_levels,
+    package_version,
+)
+from hepatrial.stats._reml import build_patterns, fit_reml, satterthwaite_df
+
+Covariance = Literal["unstructured"]
+
+
+@dataclass(frozen=True, repr=False)
+class MmrmResult(RenderedResult):
+    """REML fit of an MMRM with LS means and per-visit differences (other arm minus reference).
+
+    ``lsmeans``: columns ``group, visit, estimate, se, df, ci_low, ci_high``;
+    ``differences``: ``visit, contrast, estimate, se, df, statistic, p_value, ci_low, ci_high``;
+    ``coefficients``: ``term, estimate, se`` in R's ``gls`` order and names;
+    ``covariance``: the estimated unstructured covariance between visits. ``loglik`` is the
+    REML log-likelihood as R's ``logLik(gls(..., method = "REML"))`` reports it.
+    """
+
+    outcome: str
+    group: str
+    visit: str
+    reference: Any
+    visits: tuple[Any, ...]
+    covariance_structure: Covariance
+    lsmeans: pd.DataFrame
+    differences: pd.DataFrame
+    coefficients: pd.DataFrame
+    covariance: pd.DataFrame
+    loglik: float
+    conf_level: float
+    n_subjects: int
+    n_observations: int
+    n_excluded: int
+    exclusions: tuple[Exclusion, ...]
+    version: str
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The treatment differences per visit."""
+        return self.differences
+
+    def __repr__(self) -> str:
+        last = self.differences.iloc[-1]
+        return (
+            f"MmrmResult({self.outcome}: {last['contrast']} at {self.visit}={last['visit']} "
+            f"= {last['estimate']:.4g} (SE {last['se']:.3g}, df {last['df']:.1f}), "
+            f"P={last['p_value']:.3g}; {self.n_subjects} subjects, "
+            f"{self.n_observations} observations, REML, {self.covariance_structure})"
+        )
+
+
+@dataclass(frozen=True)
+class _Design:
+    X: FloatArray
+    names: list[str]
+    groups: list[Any]
+    visits: list[Any]
+    grid: FloatArray
+
+
+def _visit_levels(values: pd.Series) -> list[Any]:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        present = set(values.dropna())
+        return [level for level in values.cat.categories if level in present]
+    return sorted(pd.unique(values))
+
+
+def _indicators(values: pd.Series, levels: Sequence[Any]) -> FloatArray:
+    if not levels:
+        return np.empty((len(values), 0))
+    return np.column_stack([(values == level).to_numpy(float) for level in levels])
+
+
+def _design(frame: pd.DataFrame, group: str, visit: str, covariates: Sequence[str]) -> _Design:
+    """Columns of ``~ group * visit + covariates`` in R's order (main effects, then g:v)."""
+    groups = sorted(pd.unique(frame[group]))
+    visits = _visit_levels(frame[visit])
+    g = _indicators(frame[group], groups[1:])
+    v = _indicators(frame[visit], visits[1:])
+    coded = covariate_columns(frame, covariates)
+    names = ["(Intercept)"] + [f"{group}{level}" for level in groups[1:]]
+    names += [f"{visit}{level}" for level in visits[1:]] + list(coded.names)
+    inter, inter_names = [], []
+    for j, level_v in enumerate(visits[1:]):
+        for i, level_g in enumerate(groups[1:]):
+            inter.append(g[:, i] * v[:, j])
+            inter_names.append(f"{group}{level_g}:{visit}{level_v}")
+    interactions = np.column_stack(inter) if inter else np.empty((len(frame), 0))
+    columns = [np.ones(len(frame)), g, v, coded.matrix, interactions]
+    X = np.column_stack(columns)
+    return _Design(X, names + inter_names, groups, visits, coded.grid)
+
+
+def _grid_row(design: _Design, group_index: int, visit_index: int) -> FloatArray:
+    """Design row of one arm at one visit with covariates at emmeans' reference grid."""
+    ng, nv = len(design.groups) - 1, len(design.visits) - 1
+    g = np.zeros(ng)
+    v = np.zeros(nv)
+    if group_index > 0:
+        g[group_index - 1] = 1.0
+    if visit_index > 0:
+        v[visit_index - 1] = 1.0
+    return np.concatenate([[1.0], g, v, design.grid, np.outer(v, g).ravel()])
+
+
+def _check_duplicates(frame: pd.DataFrame, subject: str, visit: str) -> None:
+    duplicated = frame.duplicated([subject, visit], keep=False)
+    if duplicated.any():
+        ids = pd.unique(frame.loc[duplicated, subject])[:5].tolist()
+        raise ValueError(
+            f"each {subject} may have one row per {visit}; subjects with repeated visits: {ids}"
+        )
+
+
+def _inference(estimate: float, se: float, df: float, conf_level: float) -> list[float]:
+    statistic = estimate / se
+    half = float(sps.t.ppf(0.5 + conf_level / 2.0, df)) * se
+    p_value = float(2.0 * sps.t.sf(abs(statistic), df))
+    return [estimate, se, df, statistic, p_value, estimate - half, estimate + half]
+
+
+def _start(frame: pd.DataFrame, y: FloatArray, X: FloatArray, visit_codes: Any, T: int) -> Any:
+    """Starting covariance: per-visit variances of the ordinary least-squares residuals."""
+    coef = np.linalg.lstsq(X, y, rcond=None)[0]
+    residual = y - X @ coef
+    variances = [residual[visit_codes == t].var() for t in range(T)]
+    scale = float(np.mean(variances)) or 1.0
+    return np.diag([v if v > 1e-8 * scale else scale for v in variances])
+
+
+def _tables(fit: Any, patterns: Any, design: _Design, reference: Any, level: float) -> Any:
+    T = len(design.visits)
+    rows, diffs = [], []
+    ref_index = design.groups.index(reference)
+    for t, visit_level in enumerate(design.visits):
+        grid = [_grid_row(design, k, t) for k in range(len(design.groups))]
+        for k, group_level in enumerate(design.groups):
+            c = grid[k]
+            se = float(np.sqrt(c @ fit.phi @ c))
+            df = satterthwaite_df(fit, patterns, T, c)
+            values = _inference(float(c @ fit.beta), se, df, level)
+            rows.append([group_level, visit_level, *values[:3], *values[5:]])
+            if k == ref_index:
+                continue
+            d = grid[k] - grid[ref_index]
+            se_d = float(np.sqrt(d @ fit.phi @ d))
+            df_d = satterthwaite_df(fit, patterns, T, d)
+            contrast = f"{group_level} - {reference}"
+            diffs.append(
+                [visit_level, contrast, *_inference(float(d @ fit.beta), se_d, df_d, level)]
+            )
+    lsmeans = pd.DataFrame(
+        rows, columns=["group", "visit", "estimate", "se", "df", "ci_low", "ci_high"]
+    )
+    columns = [
+        "visit",
+        "contrast",
+        "estimate",
+        "se",
+        "df",
+        "statistic",
+        "p_value",
+        "ci_low",
+        "ci_high",
+    ]
+    return lsmeans, pd.DataFrame(diffs, columns=columns)
+
+
+def mmrm(
+    data: DataLike,
+    *,
+    outcome: str,
+    group: str,
+    visit: str,
+    subject: str,
+    covariates: Sequence[str] | str = (),
+    covariance: Covariance = "unstructured",
+    reference: Any | None = None,
+    conf_level: float = 0.95,
+) -> MmrmResult:
+    r"""Mixed model for repeated measures by REML with an unstructured covariance.
+
+    Fits ``outcome ~ group * visit + covariates`` with an unstructured covariance of the
+    repeated measurements within ``subject`` (one variance per visit, one covariance per pair
+    of visits), the model of R's ``nlme::gls(outcome ~ group * visit + covariates,
+    correlation = corSymm(form = ~ visit_index | subject), weights = varIdent(form = ~ 1 |
+    visit), method = "REML")`` and of ``mmrm::mmrm(... + us(visit | subject))``
+    (Mallinckrodt et al., Drug Inf J 2008;42:303-19). LS means evaluate each arm at each visit
+    with numeric covariates at their mean over the analysed rows and factor covariates
+    equally weighted (``emmeans``). Standard errors are model based,
+    :math:`\sqrt{c^\top (X^\top \hat V^{-1} X)^{-1} c}`; degrees of freedom are Satterthwaite's
+    from the inverse Hessian of the REML log-likelihood (as ``mmrm``).
+
+    Parameters
+    ----------
+    data
+        Long-format DataFrame: one row per subject and visit.
+    outcome, group, visit, subject
+        Column names. Visits are ordered by sorting, or by the categories of an ordered
+        pandas ``Categorical`` (use one for labels such as "day 90", "day 180").
+    covariates
+        Extra fixed effects (e.g. the baseline value); factors for non-numeric columns.
+    covariance
+        Only ``"unstructured"``.
+    reference
+        Reference arm (default: first sorted level); differences are other minus reference.
+    conf_level
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    MmrmResult
+    """
+    if covariance != "unstructured":
+        raise ValueError(f"covariance={covariance!r}: only 'unstructured' is available")
+    names = (covariates,) if isinstance(covariates, str) else tuple(covariates)
+    level = check_conf_level(conf_level)
+    columns = [outcome, group, visit, subject, *names]
+    frame = as_frame(data, columns)
+    used, exclusions = complete_cases(frame, columns)
+    _check_duplicates(used, subject, visit)
+    ref, _ = group_levels(used[group], group, reference)
+    design = _design(used, group, visit, names)
+    visit_codes = used[visit].map({v: i for i, v in enumerate(design.visits)}).to_numpy(np.int64)
+    subject_codes = pd.factorize(used[subject])[0].astype(np.int64)
+    y = used[outcome].to_numpy(dtype=np.float64)
+    if np.linalg.matrix_rank(design.X) < design.X.shape[1]:
+        raise ValueError(
+            "the fixed effects are not estimable: some arm has no observation at some visit, "
+            "or a covariate is constant or collinear"
+        )
+    T = len(design.visits)
+    patterns = build_patterns(design.X, y, subject_codes, visit_codes)
+    fit = fit_reml(patterns, T, _start(used, y, design.X, visit_codes, T))
+    lsmeans, differences = _tables(fit, patterns, design, ref, level)
+    coefficients = pd.DataFrame(
+        {"term": design.names, "estimate": fit.beta, "se": np.sqrt(np.diag(fit.phi))}
+    )
+    return MmrmResult(
+        outcome=outcome,
+        group=group,
+        visit=visit,
+        reference=ref,
+        visits=tuple(design.visits),
+        covariance_structure="unstructured",
+        lsmeans=lsmeans,
+        differences=differences,
+        coefficients=coefficients,
+        covariance=pd.DataFrame(fit.sigma, index=design.visits, columns=design.visits),
+        loglik=fit.loglik,
+        conf_level=level,
+        n_subjects=int(subject_codes.max() + 1) if len(used) else 0,
+        n_observations=len(used),
+        n_excluded=len(frame) - len(used),
+        exclusions=exclusions,
+        version=package_version(),
+    )
