@@ -10,11 +10,14 @@ PYTEST_DONT_REWRITE (plain helpers, imported by test modules before pytest loads
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hepatrial.service.randomization import RandomizationResult, randomize
+from hepatrial.service.screening import screen_participant
 from hepatrial.service.trials import add_site, add_user, create_trial
 from hepatrial.store import StoreSession, dispose_engine, init_db, open_session
 
@@ -60,3 +63,79 @@ def session(trial_url: str) -> Iterator[StoreSession]:
     """An audited session on ``trial_url``."""
     with open_session(trial_url) as opened:
         yield opened
+
+
+SCREEN_DAY = dt.date(2026, 1, 10)
+MATCH_FACTS: dict[str, object] = {
+    "compensated_cirrhosis": True,
+    "liver_stiffness_kpa": 22.0,
+    "aetiology": "alcohol",
+    "hcc": False,
+    "other_active_malignancy": False,
+    "pregnant_or_breastfeeding": False,
+    "prior_liver_transplant": False,
+}
+
+
+def match_patient(
+    *,
+    bilirubin_mg_dl: float = 1.8,
+    inr: float = 1.4,
+    creatinine_mg_dl: float = 0.9,
+    age: float = 55,
+    collected_on: dt.date = dt.date(2026, 1, 5),
+    **facts: object,
+) -> dict[str, object]:
+    """A MATCH screening record; the defaults give UNOS MELD 12.42 (eligible: 10-17).
+
+    MELD = 3.78 ln(1.8) + 11.2 ln(1.4) + 9.57 ln(1.0 [creatinine floor]) + 6.43
+         = 2.2219 + 3.7685 + 0 + 6.43 = 12.42.
+    """
+    day = collected_on.isoformat()
+    return {
+        "age": age,
+        "sex": "male",
+        "labs": [
+            {
+                "analyte": "bilirubin",
+                "value": bilirubin_mg_dl,
+                "unit": "mg/dL",
+                "collected_on": day,
+            },
+            {"analyte": "inr", "value": inr, "unit": "1", "collected_on": day},
+            {
+                "analyte": "creatinine",
+                "value": creatinine_mg_dl,
+                "unit": "mg/dL",
+                "collected_on": day,
+            },
+        ],
+        "facts": {**MATCH_FACTS, **facts},
+    }
+
+
+def enrol(
+    session: StoreSession,
+    participant_id: str,
+    *,
+    site: str = "S01",
+    day: dt.date = SCREEN_DAY,
+    weight_kg: float = 70.0,
+    **facts: object,
+) -> RandomizationResult:
+    """Screen an eligible MATCH participant and randomize them on ``day``."""
+    screen_participant(
+        session,
+        participant_id=participant_id,
+        site=site,
+        patient=match_patient(**facts),
+        user=INVESTIGATOR,
+        on=day,
+    )
+    return randomize(
+        session,
+        participant_id=participant_id,
+        user=INVESTIGATOR,
+        randomized_on=day,
+        weight_kg=weight_kg,
+    )

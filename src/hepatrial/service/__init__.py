@@ -5,3 +5,55 @@ transaction (nothing is partially written) and raises domain errors from
 :mod:`hepatrial.exceptions`. May import the protocol, allocation, units, scores and store
 packages; never a front end. The CLI (:mod:`hepatrial.cli.operations`) is a thin layer over it.
 """
+
+from hepatrial.service.export import SdtmExport, export_sdtm, sdtm_domains
+from hepatrial.service.randomization import (
+    RandomizationResult,
+    randomize,
+    record_dose,
+    record_missed_dose,
+    verify_allocations,
+)
+from hepatrial.service.records import (
+    WITHDRAWAL_REASONS,
+    record_adverse_event,
+    record_lab,
+    record_outcome,
+    record_qol,
+    record_visit,
+    record_withdrawal,
+)
+from hepatrial.service.schedule import DueItem, DueSchedule, due_schedule
+from hepatrial.service.screening import StoredScreening, screen_participant
+from hepatrial.service.tables import TABLE_NAMES, load_trial_tables
+from hepatrial.service.trials import TrialInfo, add_site, add_user, create_trial, trial_info
+
+__all__ = [
+    "TABLE_NAMES",
+    "WITHDRAWAL_REASONS",
+    "DueItem",
+    "DueSchedule",
+    "RandomizationResult",
+    "SdtmExport",
+    "StoredScreening",
+    "TrialInfo",
+    "add_site",
+    "add_user",
+    "create_trial",
+    "due_schedule",
+    "export_sdtm",
+    "load_trial_tables",
+    "randomize",
+    "record_adverse_event",
+    "record_dose",
+    "record_lab",
+    "record_missed_dose",
+    "record_outcome",
+    "record_qol",
+    "record_visit",
+    "record_withdrawal",
+    "screen_participant",
+    "sdtm_domains",
+    "trial_info",
+    "verify_allocations",
+]

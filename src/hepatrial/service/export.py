@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from hepatrial.exceptions import RecordError
 from hepatrial.protocol.models import Protocol
 from hepatrial.service._common import get_trial, read_operation, trial_protocol
 from hepatrial.service.tables import load_trial_tables
-from hepatrial.store import StoreSession
 
 ExportFormat = Literal["csv", "parquet"]
 DOMAINS = ("DM", "LB", "AE", "EX", "DS", "QS", "CE")
@@ -241,21 +241,17 @@ class _Builder:
 
     def ex(self) -> pd.DataFrame:
         doses = self.t["doses"].query("status == 'given'")
-        doses = doses.sort_values(["participant_id", "dose_number"])
-        arms = doses["participant_id"].map(
-            self.t["randomizations"].set_index("participant_id")["arm"]
-        )
-        spec = {i.arm: i for i in self.protocol.interventions}
-        per_kg = arms.map(lambda a: spec[a].dose.per_kg if a in spec else False).astype(bool)
-        unit = arms.map(lambda a: spec[a].dose.unit if a in spec else "")
+        doses = doses.sort_values(["participant_id", "given_on", "intervention", "dose_number"])
+        spec = {i.id: i for i in self.protocol.interventions}
+        per_kg = doses["given_amount_per_kg"].notna()
         out = pd.DataFrame(
             {
                 "participant_id": doses["participant_id"],
-                "EXTRT": arms.map(lambda a: spec[a].product if a in spec else ""),
-                "EXDOSE": doses["given_cells_per_kg"].where(per_kg, doses["given_total_cells"]),
-                "EXDOSU": unit.where(~per_kg, unit + "/kg"),
-                "EXDOSTOT": doses["given_total_cells"],
-                "EXROUTE": arms.map(lambda a: spec[a].route if a in spec else ""),
+                "EXTRT": doses["intervention"].map(lambda i: spec[i].product if i in spec else i),
+                "EXDOSE": doses["given_amount_per_kg"].where(per_kg, doses["given_total"]),
+                "EXDOSU": doses["unit"].where(~per_kg, doses["unit"] + "/kg"),
+                "EXDOSTOT": doses["given_total"],
+                "EXROUTE": doses["intervention"].map(lambda i: spec[i].route if i in spec else ""),
                 "EXADJ": doses["deviation"].fillna(""),
                 "EXSTDTC": _iso(doses["given_on"]),
                 "EXENDTC": _iso(doses["given_on"]),
@@ -375,7 +371,7 @@ def _ds(
     }
 
 
-def sdtm_domains(session: StoreSession) -> dict[str, pd.DataFrame]:
+def sdtm_domains(session: Session) -> dict[str, pd.DataFrame]:
     """The SDTM-like domains as DataFrames keyed by domain code (see the module docstring)."""
     with read_operation(session):
         protocol = trial_protocol(get_trial(session))
@@ -393,7 +389,7 @@ def sdtm_domains(session: StoreSession) -> dict[str, pd.DataFrame]:
 
 
 def export_sdtm(
-    session: StoreSession, directory: str | Path, *, format: ExportFormat = "csv"
+    session: Session, directory: str | Path, *, format: ExportFormat = "csv"
 ) -> SdtmExport:
     """Write the SDTM-like domains DM, LB, AE, EX, DS, QS and CE to ``directory``.
 

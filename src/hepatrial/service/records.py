@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hepatrial.exceptions import RecordError
+from hepatrial.protocol.dosing import WEIGHT_RANGE_KG
+from hepatrial.protocol.schedule import check_visit
 from hepatrial.service._common import (
     CLINICAL_ROLES,
     acting_user,
@@ -110,22 +112,25 @@ def record_visit(
     """Record that protocol visit ``visit`` (its id, e.g. ``"day90"``) took place; return its id.
 
     The study day counts from randomization (day 0). A visit dated before randomization,
-    after death or withdrawal, or recorded twice is refused.
+    after death or withdrawal, or recorded twice is refused; one outside its window is stored
+    with ``in_window=False`` (see :func:`hepatrial.protocol.schedule.check_visit`).
     """
     with write_operation(session, user):
         _clinical(session, user, participant_id, "recording a visit")
         randomization = _randomization(session, participant_id, "record a visit")
         protocol = trial_protocol(get_trial(session))
-        planned = {v.id: v for v in protocol.visits}
-        if visit not in planned:
-            raise RecordError(
-                f"visit={visit!r} is not a visit of protocol {protocol.id}; visits: "
-                f"{', '.join(planned)}"
-            )
-        _not_before(visit_date, randomization.randomized_on, "visit_date", "randomization")
+        timing = check_visit(
+            protocol,
+            visit_id=visit,
+            visit_date=visit_date,
+            randomization_date=randomization.randomized_on,
+        )
         _check_alive_and_in_trial(session, participant_id, visit_date, f"visit {visit!r}")
-        if weight_kg is not None and not 20 <= weight_kg <= 300:
-            raise RecordError(f"weight_kg={weight_kg} kg is outside 20-300 kg")
+        if weight_kg is not None and not WEIGHT_RANGE_KG[0] <= weight_kg <= WEIGHT_RANGE_KG[1]:
+            raise RecordError(
+                f"weight_kg={weight_kg:g} kg is outside the plausible "
+                f"{WEIGHT_RANGE_KG[0]:g}-{WEIGHT_RANGE_KG[1]:g} kg"
+            )
         duplicate = session.execute(
             select(Visit.id).where(
                 Visit.participant_id == participant_id, Visit.visit_label == visit
@@ -135,15 +140,14 @@ def record_visit(
             raise RecordError(
                 f"visit {visit!r} of participant {participant_id!r} is already recorded"
             )
-        spec = planned[visit]
-        study_day = (visit_date - randomization.randomized_on).days
+        planned_day = next(v.day for v in protocol.visits if v.id == visit)
         row = Visit(
             participant_id=participant_id,
             visit_label=visit,
-            planned_day=spec.day,
+            planned_day=planned_day,
             visit_date=visit_date,
-            study_day=study_day,
-            in_window=spec.day - spec.window.before <= study_day <= spec.day + spec.window.after,
+            study_day=(visit_date - randomization.randomized_on).days,
+            in_window=timing.within_window,
             weight_kg=weight_kg,
         )
         session.add(row)

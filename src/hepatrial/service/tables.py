@@ -15,18 +15,21 @@ sites
 participants
     participant_id, site, sex ("M"/"F"), age_years, created_at
 screenings
-    screening_id, participant_id, screened_on, protocol_version, eligible, failed_criteria
-    (``"; "``-joined ids of failed criteria, "" when eligible), then one column per item:
+    screening_id, participant_id, screened_on, protocol_version, eligible, status
+    ("eligible"/"ineligible"/"incomplete"), failed_criteria (``"; "``-joined ids of criteria
+    not passed, "" when eligible), problems (``"; "``-joined), then one column per item:
     ``score_<name>`` (computed scores, e.g. ``score_meld``), ``lab_<analyte>`` and
-    ``lab_<analyte>_unit`` (as entered), ``fact_<name>`` (clinical facts),
+    ``lab_<analyte>_unit`` (as entered, the value used at screening), ``fact_<name>``
+    (protocol facts, and ``fact_clinical_<item>`` for the clinical items),
     ``factor_<name>`` (allocation factor levels)
 randomizations
     participant_id, sequence_number, arm, stratum, method, randomized_on, randomized_at,
     randomized_by, weight_kg, screening_id, then ``factor_<name>`` per allocation factor
 doses
-    participant_id, dose_number, planned_date, window_start, window_end, weight_kg,
-    planned_cells_per_kg, planned_total_cells, status ("planned"/"given"/"missed"), given_on,
-    given_total_cells, given_cells_per_kg, deviation
+    participant_id, intervention, dose_number, planned_day, planned_date, window_start,
+    window_end, unit ("cells", "µg", "mg"), weight_kg, planned_amount_per_kg (per-kg doses),
+    planned_total, status ("planned"/"given"/"missed"), given_on, given_total,
+    given_amount_per_kg, deviation
 visits
     participant_id, visit (protocol visit id), planned_day, visit_date, study_day, in_window,
     weight_kg
@@ -124,9 +127,10 @@ def _screenings(session: Session) -> pd.DataFrame:
         drop=["created_at", "screened_by"],
     )
     frame["failed_criteria"] = [
-        "; ".join(str(c.get("id", c.get("name", ""))) for c in criteria if not c.get("passed"))
+        "; ".join(str(c["id"]) for c in criteria if c.get("passed") is not True)
         for criteria in frame["criteria"]
     ]
+    frame["problems"] = ["; ".join(p) for p in frame["problems"]]
     frame = frame.drop(columns=["criteria"])
     frame["labs"] = pd.Series([_flat_labs(entry) for entry in frame["labs"]], dtype=object)
     for column, prefix in (("scores", "score_"), ("labs", "lab_"), ("facts", "fact_")):

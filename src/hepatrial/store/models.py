@@ -93,9 +93,12 @@ class Participant(Audited, Base):
 class Screening(Audited, Base):
     """One screening: labs with units, computed scores, the decision and every criterion's reason.
 
-    ``labs`` maps analyte to ``{"value", "unit"}`` as entered; ``facts`` holds the clinical
-    facts; ``criteria`` is the list of ``{"name", "passed", "reason"}`` results; ``factors``
-    holds the stratification or minimisation factor levels used at randomization.
+    ``labs`` maps each analyte used to ``{"value", "unit", "collected_on",
+    "conventional_value", "conventional_unit"}``; ``facts`` holds the protocol's facts and the
+    clinical items; ``scores`` the computed scores; ``status`` is ``eligible``, ``ineligible``
+    or ``incomplete``; ``criteria`` lists ``{"id", "label", "kind", "outcome", "passed",
+    "reason"}``; ``problems`` lists labs refused and values not computable; ``factors`` holds
+    the allocation factor levels (set when eligible) used at randomization.
     """
 
     __tablename__ = "screenings"
@@ -109,7 +112,9 @@ class Screening(Audited, Base):
     scores: Mapped[dict[str, Any]]
     factors: Mapped[dict[str, Any]]
     eligible: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(12))
     criteria: Mapped[list[Any]]
+    problems: Mapped[list[Any]]
     screened_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 

@@ -30,27 +30,35 @@ OUTCOME_KINDS: Final = ("death", "transplant", "decompensation", "infection")
 
 
 class Dose(Audited, Base):
-    """A planned infusion (from weight and randomization date) and, once given, what was given."""
+    """A planned administration (from weight and randomization date) and what was given.
+
+    Amounts are in ``unit`` (cells, µg, mg); ``*_amount_per_kg`` only for per-kg doses.
+    ``status`` is ``planned`` until the dose is recorded as ``given`` or ``missed``;
+    ``deviation`` explains a dose outside its window or a missed dose.
+    """
 
     __tablename__ = "doses"
     __table_args__ = (
-        UniqueConstraint("participant_id", "dose_number"),
+        UniqueConstraint("participant_id", "intervention", "dose_number"),
         CheckConstraint("status IN ('planned', 'given', 'missed')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    intervention: Mapped[str] = mapped_column(String(40))
     dose_number: Mapped[int]
+    planned_day: Mapped[int]
     planned_date: Mapped[dt.date]
     window_start: Mapped[dt.date]
     window_end: Mapped[dt.date]
-    weight_kg: Mapped[float | None]
-    planned_cells_per_kg: Mapped[float | None]
-    planned_total_cells: Mapped[float | None]
+    unit: Mapped[str] = mapped_column(String(16))
+    weight_kg: Mapped[float]
+    planned_amount_per_kg: Mapped[float | None]
+    planned_total: Mapped[float]
     status: Mapped[str] = mapped_column(String(8), default="planned")
     given_on: Mapped[dt.date | None]
-    given_total_cells: Mapped[float | None]
-    given_cells_per_kg: Mapped[float | None]
+    given_total: Mapped[float | None]
+    given_amount_per_kg: Mapped[float | None]
     deviation: Mapped[str | None] = mapped_column(Text)
 
 

@@ -125,17 +125,20 @@ def upgrade() -> None:
         "doses",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("participant_id", sa.String(length=40), nullable=False),
+        sa.Column("intervention", sa.String(length=40), nullable=False),
         sa.Column("dose_number", sa.Integer(), nullable=False),
+        sa.Column("planned_day", sa.Integer(), nullable=False),
         sa.Column("planned_date", sa.Date(), nullable=False),
         sa.Column("window_start", sa.Date(), nullable=False),
         sa.Column("window_end", sa.Date(), nullable=False),
-        sa.Column("weight_kg", sa.Double(), nullable=True),
-        sa.Column("planned_cells_per_kg", sa.Double(), nullable=True),
-        sa.Column("planned_total_cells", sa.Double(), nullable=True),
+        sa.Column("unit", sa.String(length=16), nullable=False),
+        sa.Column("weight_kg", sa.Double(), nullable=False),
+        sa.Column("planned_amount_per_kg", sa.Double(), nullable=True),
+        sa.Column("planned_total", sa.Double(), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("given_on", sa.Date(), nullable=True),
-        sa.Column("given_total_cells", sa.Double(), nullable=True),
-        sa.Column("given_cells_per_kg", sa.Double(), nullable=True),
+        sa.Column("given_total", sa.Double(), nullable=True),
+        sa.Column("given_amount_per_kg", sa.Double(), nullable=True),
         sa.Column("deviation", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "status IN ('planned', 'given', 'missed')", name=op.f("ck_doses_status")
@@ -146,7 +149,9 @@ def upgrade() -> None:
             name=op.f("fk_doses_participant_id_participants"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_doses")),
-        sa.UniqueConstraint("participant_id", "dose_number", name=op.f("uq_doses_participant_id")),
+        sa.UniqueConstraint(
+            "participant_id", "intervention", "dose_number", name=op.f("uq_doses_participant_id")
+        ),
     )
     op.create_index(op.f("ix_doses_participant_id"), "doses", ["participant_id"], unique=False)
     op.create_table(
@@ -183,7 +188,9 @@ def upgrade() -> None:
         sa.Column("scores", sa.JSON(), nullable=False),
         sa.Column("factors", sa.JSON(), nullable=False),
         sa.Column("eligible", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("criteria", sa.JSON(), nullable=False),
+        sa.Column("problems", sa.JSON(), nullable=False),
         sa.Column("screened_by", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

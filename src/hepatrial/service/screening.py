@@ -1,0 +1,206 @@
+"""Screening a participant: run the protocol's eligibility rules and store the decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hepatrial.allocation import factor_levels
+from hepatrial.exceptions import EligibilityError, RecordError
+from hepatrial.protocol.eligibility import ScreeningResult, screen
+from hepatrial.protocol.models import Protocol
+from hepatrial.protocol.patient import Patient
+from hepatrial.protocol.variables import SCORE_VARIABLES
+from hepatrial.service._common import (
+    CLINICAL_ROLES,
+    acting_user,
+    check_code,
+    get_trial,
+    refuse_identifying,
+    trial_protocol,
+    write_operation,
+)
+from hepatrial.store import Participant, Randomization, Screening, Site
+
+_SEX_CODES = {"female": "F", "male": "M"}
+
+
+@dataclass(frozen=True)
+class StoredScreening:
+    """A stored screening: its id, the participant and the protocol's decision."""
+
+    screening_id: int
+    participant_id: str
+    result: ScreeningResult
+
+    @property
+    def eligible(self) -> bool:
+        """True when every criterion was evaluated and allows inclusion."""
+        return self.result.eligible
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per criterion (see :class:`~hepatrial.protocol.eligibility.ScreeningResult`)."""
+        return self.result.summary
+
+    def __repr__(self) -> str:
+        return f"StoredScreening(#{self.screening_id} {self.participant_id}: {self.result.status})"
+
+
+def _as_patient(participant_id: str, patient: Patient | Mapping[str, Any]) -> Patient:
+    if not isinstance(patient, Patient):
+        refuse_identifying(patient, where="patient")
+        for part in ("facts", "clinical"):
+            nested = patient.get(part)
+            if isinstance(nested, Mapping):
+                refuse_identifying(nested, where=f"patient {part}")
+        try:
+            patient = Patient.model_validate(dict(patient))
+        except ValueError as error:
+            raise EligibilityError(
+                f"patient data for {participant_id!r} are invalid: {error}"
+            ) from None
+    refuse_identifying(patient.facts, where="patient facts")
+    if patient.participant_id not in (None, participant_id):
+        raise RecordError(
+            f"patient.participant_id={patient.participant_id!r} differs from "
+            f"participant_id={participant_id!r}"
+        )
+    return patient
+
+
+def _participant(session: Session, participant_id: str, site: str, patient: Patient) -> Participant:
+    if session.get(Site, site) is None:
+        raise RecordError(f"site={site!r} does not exist; sites are added by an admin")
+    existing = session.get(Participant, participant_id)
+    if existing is None:
+        existing = Participant(
+            id=participant_id,
+            site_code=site,
+            sex=_SEX_CODES.get(patient.sex or ""),
+            age_years=float(patient.age),
+        )
+        session.add(existing)
+        session.flush()  # the screening row refers to it (no ORM relationship orders them)
+        return existing
+    if existing.site_code != site:
+        raise RecordError(
+            f"participant {participant_id!r} belongs to site {existing.site_code!r}, not {site!r}"
+        )
+    randomized = session.execute(
+        select(Randomization.id).where(Randomization.participant_id == participant_id)
+    ).first()
+    if randomized is not None:
+        raise RecordError(f"participant {participant_id!r} is already randomized; no re-screening")
+    existing.age_years = float(patient.age)
+    existing.sex = _SEX_CODES.get(patient.sex or "", existing.sex)
+    return existing
+
+
+def _factors(protocol: Protocol, result: ScreeningResult, site: str) -> dict[str, str]:
+    if not result.eligible:
+        return {}
+    return factor_levels(protocol, {**result.values, "site": site})
+
+
+def _screening_row(
+    participant_id: str,
+    protocol: Protocol,
+    patient: Patient,
+    result: ScreeningResult,
+    factors: dict[str, str],
+    user: str,
+) -> Screening:
+    labs = {
+        lab.analyte: {
+            "value": lab.value,
+            "unit": lab.unit,
+            "collected_on": lab.collected_on.isoformat(),
+            "conventional_value": lab.conventional_value,
+            "conventional_unit": lab.conventional_unit,
+        }
+        for lab in result.labs_used
+    }
+    scores = {k: v for k, v in result.values.items() if k in SCORE_VARIABLES}
+    clinical = patient.clinical.model_dump(mode="json")
+    return Screening(
+        participant_id=participant_id,
+        screened_on=result.screened_on,
+        protocol_version=protocol.version,
+        labs=labs,
+        facts={**dict(patient.facts), **{f"clinical_{k}": v for k, v in clinical.items()}},
+        scores=scores,
+        factors=factors,
+        eligible=result.eligible,
+        status=result.status,
+        criteria=[
+            {
+                "id": c.id,
+                "label": c.label,
+                "kind": c.kind,
+                "outcome": c.outcome,
+                "passed": c.passed,
+                "reason": c.reason,
+            }
+            for c in result.criteria
+        ],
+        problems=list(result.problems),
+        screened_by=user,
+    )
+
+
+def screen_participant(
+    session: Session,
+    *,
+    participant_id: str,
+    site: str,
+    patient: Patient | Mapping[str, Any],
+    user: str,
+    on: dt.date | None = None,
+) -> StoredScreening:
+    """Screen a participant against the trial's protocol and store the decision.
+
+    Parameters
+    ----------
+    session
+        A session on the store.
+    participant_id
+        The pseudonymous study code (created at the first screening).
+    site
+        Code of the participant's site.
+    patient
+        A :class:`~hepatrial.protocol.patient.Patient` or a mapping with its keys (``age``,
+        ``sex``, ``labs``, ``clinical``, ``facts``). Field names suggesting identifying data
+        (name, e-mail, phone, address, date of birth, hospital number, ...) are refused.
+    user
+        Acting investigator or coordinator.
+    on
+        Screening date (default today).
+
+    Returns
+    -------
+    StoredScreening
+        The stored screening; an ineligible or incomplete screening is stored too (it is
+        part of the CONSORT flow) and ``eligible`` is False.
+    """
+    check_code("participant_id", participant_id)
+    patient = _as_patient(participant_id, patient)
+    with write_operation(session, user):
+        acting = acting_user(session, user, CLINICAL_ROLES, "screening")
+        if acting.site_code not in (None, site):
+            raise RecordError(f"user={user!r} works at site {acting.site_code!r}, not {site!r}")
+        protocol = trial_protocol(get_trial(session))
+        result = screen(protocol, patient, on=on)
+        _participant(session, participant_id, site, patient)
+        row = _screening_row(
+            participant_id, protocol, patient, result, _factors(protocol, result, site), user
+        )
+        session.add(row)
+        session.flush()
+    return StoredScreening(screening_id=row.id, participant_id=participant_id, result=result)

@@ -1,0 +1,309 @@
+"""Trial set-up, screening and randomization through the service, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from _store_support import (
+    ADMIN,
+    COORDINATOR_S02,
+    INVESTIGATOR,
+    MONITOR,
+    SCREEN_DAY,
+    SEED,
+    enrol,
+    match_patient,
+)
+from sqlalchemy import func, select
+
+from hepatrial.allocation import Allocator, PriorAssignment
+from hepatrial.exceptions import AllocationError, EligibilityError, RecordError, UnitError
+from hepatrial.protocol import load_protocol
+from hepatrial.service import (
+    create_trial,
+    randomize,
+    screen_participant,
+    trial_info,
+    verify_allocations,
+)
+from hepatrial.store import (
+    AuditEntry,
+    Dose,
+    Participant,
+    Randomization,
+    Screening,
+    StoreSession,
+    verify_audit,
+)
+
+pytest_plugins = ["_store_support"]
+
+
+def _count(session: StoreSession, model: type) -> int:
+    return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_trial_info_publishes_only_the_commitment(session: StoreSession) -> None:
+    info = trial_info(session)
+    assert info.protocol_name == "match" and info.protocol_version == "1.0"
+    assert info.seed_commitment == hashlib.sha256(SEED).hexdigest()
+    assert SEED.hex() not in repr(info)
+
+
+def test_second_trial_in_one_store_is_refused(session: StoreSession) -> None:
+    with pytest.raises(RecordError, match="already holds a trial"):
+        create_trial(session, "match", admin="adm-2")
+
+
+def test_short_seed_is_refused(db_url: str) -> None:
+    from hepatrial.store import init_db, open_session
+
+    init_db(db_url)
+    with open_session(db_url) as session, pytest.raises(RecordError, match="at least 16"):
+        create_trial(session, "match", seed=b"short")
+
+
+def test_eligible_screening_is_stored_with_scores_and_reasons(session: StoreSession) -> None:
+    stored = screen_participant(
+        session,
+        participant_id="P001",
+        site="S01",
+        patient=match_patient(),
+        user=INVESTIGATOR,
+        on=SCREEN_DAY,
+    )
+    assert stored.eligible
+    row = session.get(Screening, stored.screening_id)
+    assert row is not None and row.status == "eligible"
+    # MELD by hand: 3.78 ln 1.8 + 11.2 ln 1.4 + 9.57 ln 1.0 + 6.43 = 12.4203
+    assert row.scores["meld"] == pytest.approx(12.4203, abs=5e-5)
+    assert row.labs["bilirubin"]["unit"] == "mg/dL"
+    assert row.factors == {"aetiology": "alcohol"}
+    assert [c["id"] for c in row.criteria][:2] == ["meld_range", "age_range"]
+    participant = session.get(Participant, "P001")
+    assert participant is not None and participant.sex == "M" and participant.age_years == 55
+
+
+def test_ineligible_screening_is_stored_and_blocks_randomization(session: StoreSession) -> None:
+    # bilirubin 6 mg/dL: MELD = 3.78 ln 6 + 11.2 ln 1.4 + 6.43 = 6.7729 + 3.7685 + 6.43 = 16.97;
+    # INR 2.0 as well: + 11.2 ln(2.0/1.4) = +3.9947 -> 20.97 > 17, ineligible.
+    stored = screen_participant(
+        session,
+        participant_id="P002",
+        site="S01",
+        patient=match_patient(bilirubin_mg_dl=6.0, inr=2.0),
+        user=INVESTIGATOR,
+        on=SCREEN_DAY,
+    )
+    assert not stored.eligible and stored.result.status == "ineligible"
+    with pytest.raises(EligibilityError, match="meld_range"):
+        randomize(
+            session,
+            participant_id="P002",
+            user=INVESTIGATOR,
+            weight_kg=70,
+            randomized_on=SCREEN_DAY,
+        )
+    assert _count(session, Randomization) == 0
+
+
+@pytest.mark.parametrize(
+    "field", ["name", "email", "phone_number", "date_of_birth", "NHS number", "address"]
+)
+def test_identifying_fields_are_refused(session: StoreSession, field: str) -> None:
+    patient = match_patient()
+    patient[field] = "x"
+    with pytest.raises(RecordError, match="identifying"):
+        screen_participant(
+            session,
+            participant_id="P003",
+            site="S01",
+            patient=patient,
+            user=INVESTIGATOR,
+            on=SCREEN_DAY,
+        )
+    assert _count(session, Participant) == 0
+
+
+@pytest.mark.parametrize("code", ["jane.doe@example.org", "07700900123", "John Smith", ""])
+def test_identifying_codes_are_refused(session: StoreSession, code: str) -> None:
+    with pytest.raises(RecordError, match="participant_id"):
+        screen_participant(
+            session,
+            participant_id=code,
+            site="S01",
+            patient=match_patient(),
+            user=INVESTIGATOR,
+            on=SCREEN_DAY,
+        )
+
+
+def test_wrong_lab_unit_is_refused_naming_the_mix_up(session: StoreSession) -> None:
+    with pytest.raises(UnitError, match="µmol/L would be"):
+        screen_participant(
+            session,
+            participant_id="P004",
+            site="S01",
+            patient=match_patient(creatinine_mg_dl=88.0),
+            user=INVESTIGATOR,
+            on=SCREEN_DAY,
+        )
+    assert _count(session, Participant) == 0 and _count(session, Screening) == 0
+
+
+def test_randomization_is_stored_with_planned_doses(session: StoreSession) -> None:
+    result = enrol(session, "P010")
+    assert result.sequence_number == 1 and result.method == "minimisation"
+    assert result.arm in ("macrophage", "standard-care")
+    doses = session.execute(select(Dose)).scalars().all()
+    if result.arm == "macrophage":
+        # MATCH: one fixed dose of 10^9 cells on day 7, window +7 days
+        assert [(d.dose_number, d.planned_date, d.planned_total) for d in doses] == [
+            (1, SCREEN_DAY + dt.timedelta(days=7), 1.0e9)
+        ]
+    else:
+        assert doses == []
+    entries = session.execute(select(AuditEntry.table_name)).scalars().all()
+    assert "randomizations" in entries and verify_audit(session).ok
+
+
+def test_sequence_matches_the_allocator_replayed_by_hand(session: StoreSession) -> None:
+    arms = [
+        enrol(session, f"P{n:03d}", aetiology=a).arm
+        for n, a in enumerate(["alcohol", "masld", "alcohol", "other", "alcohol"])
+    ]
+    allocator = Allocator.from_protocol(load_protocol("match"))
+    history: list[PriorAssignment] = []
+    for n, aetiology in enumerate(["alcohol", "masld", "alcohol", "other", "alcohol"], start=1):
+        expected = allocator.assign(seed=SEED, history=history, factors={"aetiology": aetiology})
+        assert expected.arm == arms[n - 1]
+        history.append(PriorAssignment(n, expected.arm, {"aetiology": aetiology}))
+    assert verify_allocations(session).ok
+
+
+def test_second_randomization_is_refused(session: StoreSession) -> None:
+    first = enrol(session, "P020")
+    with pytest.raises(AllocationError, match="already randomized"):
+        randomize(
+            session,
+            participant_id="P020",
+            user=INVESTIGATOR,
+            weight_kg=70,
+            randomized_on=SCREEN_DAY,
+        )
+    row = session.execute(select(Randomization)).scalar_one()
+    assert row.arm == first.arm and verify_audit(session).ok
+
+
+def test_unscreened_participant_is_refused(session: StoreSession) -> None:
+    with pytest.raises(RecordError, match="screen them first"):
+        randomize(session, participant_id="P404", user=INVESTIGATOR, weight_kg=70)
+
+
+def test_monitor_may_not_randomize(session: StoreSession) -> None:
+    screen_participant(
+        session,
+        participant_id="P030",
+        site="S01",
+        patient=match_patient(),
+        user=INVESTIGATOR,
+        on=SCREEN_DAY,
+    )
+    with pytest.raises(RecordError, match="role 'monitor'"):
+        randomize(
+            session, participant_id="P030", user=MONITOR, weight_kg=70, randomized_on=SCREEN_DAY
+        )
+
+
+def test_site_bound_user_may_not_act_on_other_sites(session: StoreSession) -> None:
+    screen_participant(
+        session,
+        participant_id="P031",
+        site="S01",
+        patient=match_patient(),
+        user=INVESTIGATOR,
+        on=SCREEN_DAY,
+    )
+    with pytest.raises(RecordError, match="site 'S02'"):
+        randomize(
+            session,
+            participant_id="P031",
+            user=COORDINATOR_S02,
+            weight_kg=70,
+            randomized_on=SCREEN_DAY,
+        )
+    with pytest.raises(RecordError, match="works at site"):
+        screen_participant(
+            session,
+            participant_id="P032",
+            site="S01",
+            patient=match_patient(),
+            user=COORDINATOR_S02,
+            on=SCREEN_DAY,
+        )
+
+
+def test_stale_screening_and_missing_weight_are_refused(session: StoreSession) -> None:
+    screen_participant(
+        session,
+        participant_id="P040",
+        site="S01",
+        patient=match_patient(),
+        user=INVESTIGATOR,
+        on=SCREEN_DAY,
+    )
+    with pytest.raises(EligibilityError, match="29 days old"):
+        randomize(
+            session,
+            participant_id="P040",
+            user=INVESTIGATOR,
+            weight_kg=70,
+            randomized_on=SCREEN_DAY + dt.timedelta(days=29),
+        )
+    with pytest.raises(RecordError, match="weight_kg is required"):
+        randomize(session, participant_id="P040", user=INVESTIGATOR, randomized_on=SCREEN_DAY)
+    with pytest.raises(RecordError, match="before the screening"):
+        randomize(
+            session,
+            participant_id="P040",
+            user=INVESTIGATOR,
+            weight_kg=70,
+            randomized_on=SCREEN_DAY - dt.timedelta(days=1),
+        )
+    assert _count(session, Randomization) == 0
+
+
+def test_admin_cannot_screen_and_unknown_user_is_named(session: StoreSession) -> None:
+    with pytest.raises(RecordError, match="role 'admin'"):
+        screen_participant(
+            session,
+            participant_id="P050",
+            site="S01",
+            patient=match_patient(),
+            user=ADMIN,
+            on=SCREEN_DAY,
+        )
+    with pytest.raises(RecordError, match="user='ghost' is unknown"):
+        screen_participant(
+            session,
+            participant_id="P050",
+            site="S01",
+            patient=match_patient(),
+            user="ghost",
+            on=SCREEN_DAY,
+        )
+
+
+def test_rescreening_after_randomization_is_refused(session: StoreSession) -> None:
+    enrol(session, "P060")
+    with pytest.raises(RecordError, match="already randomized"):
+        screen_participant(
+            session,
+            participant_id="P060",
+            site="S01",
+            patient=match_patient(),
+            user=INVESTIGATOR,
+            on=SCREEN_DAY,
+        )
