@@ -389,7 +389,7 @@ def to_conventional(value: Any, analyte: str, unit: str | None = None) -> FloatA
         return array
     # Round away the last-bit noise of the conversion so that 34.2 µmol/L is exactly 2 mg/dL
     # and lands in the same score band as a typed 2.0.
-    return np.round(array * factor, 10)
+    return np.round(array * factor, 12)
 
 
 def plausible_range(analyte: str, unit: str | None = None) -> tuple[float, float]:

@@ -12,8 +12,24 @@ import math
 import numpy as np
 import pytest
 
-from hepatrial.scores import child_pugh, meld, meld_3, meld_na
-from hepatrial.units import umol_per_l
+from hepatrial.scores import (
+    aarc,
+    aclf_grade,
+    albi,
+    apri,
+    child_pugh,
+    clif_c_aclf,
+    clif_c_ad,
+    clif_of,
+    cossh_aclf_ii,
+    elf,
+    fib4,
+    mayo_pbc,
+    meld,
+    meld_3,
+    meld_na,
+)
+from hepatrial.units import g_per_l, mmol_per_l, umol_per_l
 
 # ---------------------------------------------------------------------------------------------
 # MELD (UNOS/OPTN, pre-2016)
@@ -293,3 +309,266 @@ def test_child_pugh_si_units_34_2_umol() -> None:
         bilirubin=umol_per_l(values), albumin=4.0, inr=1.0, ascites=0, encephalopathy=0
     )
     np.testing.assert_array_equal(result.bilirubin_points, [1, 2, 2, 3])
+
+
+# ---------------------------------------------------------------------------------------------
+# ALBI (Johnson 2015) and modified ALBI (Hiraoka 2017)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_albi_hand_derivation() -> None:
+    # Bilirubin 10 µmol/L, albumin 40 g/L: 0.66 x log10(10) - 0.085 x 40 = 0.66 - 3.4 = -2.74.
+    # (SI inputs pass through mg/dL, rounded to 12 decimals, hence the 1e-9 tolerance.)
+    result = albi(bilirubin=umol_per_l(10), albumin=g_per_l(40))
+    assert result.score == pytest.approx(-2.74, abs=1e-9)
+    assert result.grade == 1
+
+
+def _albumin_for(score: float, bilirubin_umol: float) -> float:
+    """Albumin (g/L) that gives ``score`` with ``bilirubin_umol``: solve the ALBI equation."""
+    return (0.66 * math.log10(bilirubin_umol) - score) / 0.085
+
+
+@pytest.mark.parametrize(
+    ("target", "grade", "modified"),
+    [
+        (-2.61, 1, "1"),
+        (-2.59, 2, "2a"),
+        (-2.28, 2, "2a"),
+        (-2.26, 2, "2b"),
+        (-1.40, 2, "2b"),
+        (-1.38, 3, "3"),
+    ],
+)
+def test_albi_grade_cut_offs_on_both_sides(target: float, grade: int, modified: str) -> None:
+    # Johnson 2015: grade 1 <= -2.60 < grade 2 <= -1.39 < grade 3; Hiraoka 2017: 2a <= -2.270 < 2b.
+    albumin = _albumin_for(target, 20.0)
+    result = albi(bilirubin=umol_per_l(20.0), albumin=g_per_l(albumin))
+    assert result.score == pytest.approx(target, abs=1e-9)
+    assert result.grade == grade
+    assert result.modified_grade == modified
+
+
+# ---------------------------------------------------------------------------------------------
+# FIB-4 (Sterling 2006) and APRI (Wai 2003)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fib4_hand_derivation() -> None:
+    # 50 years, AST 40 U/L, ALT 25 U/L, platelets 200 x 10^9/L: 50 x 40 / (200 x 5) = 2.0.
+    assert fib4(age=50, ast=40, alt=25, platelets=200) == pytest.approx(2.0)
+    # 65 years, AST 90, ALT 36, platelets 100: 65 x 90 / (100 x 6) = 9.75
+    assert fib4(age=65, ast=90, alt=36, platelets=100) == pytest.approx(9.75)
+
+
+def test_apri_transplantr_examples() -> None:
+    # johnasher/transplantr tests/testthat/test_liver.R:
+    # round(apri(ast = 38, plt = 150, ast_uln = 40), 2) == 0.63
+    # round(apri(ast = 160, plt = 75), 2) == 5.33
+    assert round(apri(ast=38, platelets=150, ast_uln=40), 2) == 0.63
+    assert round(apri(ast=160, platelets=75), 2) == 5.33
+
+
+# ---------------------------------------------------------------------------------------------
+# ELF
+# ---------------------------------------------------------------------------------------------
+
+
+def test_elf_hand_derivation_both_algorithms() -> None:
+    # HA 50, PIIINP 10, TIMP-1 250 ng/mL.
+    # 2.494 + 0.846 ln 50 (3.3096) + 0.735 ln 10 (1.6924) + 0.391 ln 250 (2.1589) = 9.6549
+    assert elf(ha=50, piiinp=10, timp1=250) == pytest.approx(
+        2.494 + 0.846 * math.log(50) + 0.735 * math.log(10) + 0.391 * math.log(250)
+    )
+    assert round(elf(ha=50, piiinp=10, timp1=250), 4) == 9.6549
+    # 2.278 + 0.851 ln 50 (3.3291) + 0.751 ln 10 (1.7293) + 0.394 ln 250 (2.1755) = 9.5118
+    assert round(elf(ha=50, piiinp=10, timp1=250, algorithm="2.278"), 4) == 9.5118
+
+
+# ---------------------------------------------------------------------------------------------
+# Mayo PBC (Dickson 1989)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_mayo_pbc_hand_derivation() -> None:
+    # Age 50, bilirubin 2.0 mg/dL, albumin 3.0 g/dL, PT 12 s, edema 0.5:
+    # 0.871 ln 2 (0.60373) - 2.53 ln 3 (2.77948) + 0.039 x 50 (1.95) + 2.38 ln 12 (5.91407)
+    # + 0.859 x 0.5 (0.4295) = 6.11782
+    value = mayo_pbc(age=50, bilirubin=2.0, albumin=3.0, prothrombin_time=12.0, edema=0.5)
+    assert value == pytest.approx(6.11782, abs=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# EASL-CLIF: CLIF-C OF, ACLF grade, CLIF-C ACLF, CLIF-C AD
+# ---------------------------------------------------------------------------------------------
+
+ORGAN_NORMAL = dict(
+    bilirubin=1.0, creatinine=1.0, he_grade=0, inr=1.0, mean_arterial_pressure=80, pao2_fio2=400
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "organ", "subscore"),
+    [
+        ("bilirubin", 5.99, "liver", 1),
+        ("bilirubin", 6.0, "liver", 2),
+        ("bilirubin", 11.99, "liver", 2),
+        ("bilirubin", 12.0, "liver", 3),
+        ("creatinine", 1.99, "kidney", 1),
+        ("creatinine", 2.0, "kidney", 2),
+        ("creatinine", 3.49, "kidney", 2),
+        ("creatinine", 3.5, "kidney", 3),
+        ("he_grade", 1, "brain", 2),
+        ("he_grade", 2, "brain", 2),
+        ("he_grade", 3, "brain", 3),
+        ("inr", 1.99, "coagulation", 1),
+        ("inr", 2.0, "coagulation", 2),
+        ("inr", 2.49, "coagulation", 2),
+        ("inr", 2.5, "coagulation", 3),
+        ("mean_arterial_pressure", 70, "circulation", 1),
+        ("mean_arterial_pressure", 69, "circulation", 2),
+        ("pao2_fio2", 301, "respiration", 1),
+        ("pao2_fio2", 300, "respiration", 2),
+        ("pao2_fio2", 201, "respiration", 2),
+        ("pao2_fio2", 200, "respiration", 3),
+    ],
+)
+def test_clif_of_subscore_cut_offs(field: str, value: float, organ: str, subscore: int) -> None:
+    # Jalan 2014 CLIF-C OF table (EF-CLIF calculator; Gut table "simplified CLIF-SOFA").
+    result = clif_of(**{**ORGAN_NORMAL, field: value})  # type: ignore[arg-type]
+    assert getattr(result, organ) == subscore
+    assert result.score == 5 + subscore
+
+
+@pytest.mark.parametrize(("spo2", "subscore"), [(358, 1), (357, 2), (215, 2), (214, 3)])
+def test_clif_of_spo2_fio2_cut_offs(spo2: float, subscore: int) -> None:
+    organs = {**ORGAN_NORMAL, "pao2_fio2": None, "spo2_fio2": spo2}
+    assert clif_of(**organs).respiration == subscore  # type: ignore[arg-type]
+
+
+def test_clif_of_renal_replacement_vasopressors_and_range() -> None:
+    rrt = clif_of(**ORGAN_NORMAL, renal_replacement=True)  # type: ignore[arg-type]
+    assert rrt.kidney == 3 and rrt.failing_organs == ("kidney",)
+    worst = clif_of(bilirubin=20, creatinine=4, he_grade=4, inr=3, vasopressors=True, pao2_fio2=150)
+    assert worst.score == 18 and worst.n_failures == 6 and worst.aclf_grade == 3
+
+
+def test_clif_of_liver_boundary_option() -> None:
+    # CANONIC / EASL 2023: liver failure is bilirubin >= 12 mg/dL (default "ge12");
+    # the CLIF-C OF table prints "> 12" for 3 points ("gt12").
+    at_12 = {**ORGAN_NORMAL, "bilirubin": 12.0}
+    assert clif_of(**at_12).liver == 3  # type: ignore[arg-type]
+    assert clif_of(**at_12, liver_boundary="gt12").liver == 2  # type: ignore[arg-type]
+    assert clif_of(**{**ORGAN_NORMAL, "bilirubin": 12.01}, liver_boundary="gt12").liver == 3  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "grade"),
+    [
+        ({}, 0),
+        ({"creatinine": 2.0}, 1),  # single kidney failure
+        ({"creatinine": 1.99, "he_grade": 0}, 0),  # kidney dysfunction alone is not ACLF
+        ({"he_grade": 3}, 0),  # single brain failure, creatinine < 1.5
+        ({"he_grade": 3, "creatinine": 1.5}, 1),  # + kidney dysfunction
+        ({"he_grade": 3, "creatinine": 1.49}, 0),
+        ({"bilirubin": 12.0}, 0),  # single liver failure alone
+        ({"bilirubin": 12.0, "creatinine": 1.5}, 1),  # + kidney dysfunction
+        ({"bilirubin": 12.0, "he_grade": 1}, 1),  # + brain dysfunction
+        ({"inr": 2.5, "he_grade": 2}, 1),
+        ({"inr": 2.5, "creatinine": 1.99}, 1),
+        ({"inr": 2.5}, 0),
+        ({"bilirubin": 12.0, "creatinine": 2.0}, 2),
+        ({"bilirubin": 12.0, "creatinine": 2.0, "inr": 2.5}, 3),
+    ],
+)
+def test_aclf_grade_canonic_rules(changes: dict[str, float], grade: int) -> None:
+    # Moreau 2013 (CANONIC): grade 1 = single kidney failure; single brain failure with
+    # creatinine 1.5-1.9; single other failure with creatinine 1.5-1.9 and/or HE grade 1-2.
+    assert aclf_grade(**{**ORGAN_NORMAL, **changes}) == grade
+
+
+def test_clif_c_aclf_hand_derivation() -> None:
+    # 10 x (0.33 x 10 + 0.04 x 50 + 0.63 x ln 10 - 2) = 10 x (3.3 + 2 + 1.45063 - 2) = 47.5063
+    assert clif_c_aclf(clif_of=10, age=50, wbc=10) == pytest.approx(47.5063, abs=1e-4)
+
+
+def test_clif_c_ad_hand_derivation() -> None:
+    # 10 x (0.03 x 60 + 0.66 ln 1.5 + 1.71 ln 1.4 + 0.88 ln 8 - 0.05 x 132 + 8)
+    # = 10 x (1.8 + 0.26761 + 0.57537 + 1.82991 - 6.6 + 8) = 58.7288
+    value = clif_c_ad(age=60, creatinine=1.5, inr=1.4, wbc=8, sodium=132)
+    assert value == pytest.approx(58.7288, abs=1e-4)
+    # No creatinine floor: creatinine 0.5 makes the creatinine term negative.
+    low = clif_c_ad(age=60, creatinine=0.5, inr=1.4, wbc=8, sodium=132)
+    assert value - low == pytest.approx(10 * 0.66 * math.log(3))
+
+
+# ---------------------------------------------------------------------------------------------
+# APASL AARC (Choudhury 2017)
+# ---------------------------------------------------------------------------------------------
+
+AARC_LOW = dict(bilirubin=5.0, he_grade=0, inr=1.2, lactate=1.0, creatinine=0.6)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "points"),
+    [
+        ("bilirubin", 14.99, 1),
+        ("bilirubin", 15.0, 2),
+        ("bilirubin", 25.0, 2),
+        ("bilirubin", 25.01, 3),
+        ("he_grade", 2, 2),
+        ("he_grade", 3, 3),
+        ("inr", 1.79, 1),
+        ("inr", 1.8, 2),
+        ("inr", 2.5, 2),
+        ("inr", 2.51, 3),
+        ("lactate", 1.49, 1),
+        ("lactate", 1.5, 2),
+        ("lactate", 2.5, 2),
+        ("lactate", 2.51, 3),
+        ("creatinine", 0.69, 1),
+        ("creatinine", 0.7, 2),
+        ("creatinine", 1.5, 2),
+        ("creatinine", 1.51, 3),
+    ],
+)
+def test_aarc_point_cut_offs(field: str, value: float, points: int) -> None:
+    # Choudhury 2017 point table: middle bands include both ends.
+    result = aarc(**{**AARC_LOW, field: value})  # type: ignore[arg-type]
+    name = "he" if field == "he_grade" else field
+    assert getattr(result, f"{name}_points") == points
+    assert result.score == 4 + points
+
+
+@pytest.mark.parametrize(("score", "grade"), [(5, 1), (7, 1), (8, 2), (10, 2), (11, 3), (15, 3)])
+def test_aarc_grades(score: int, grade: int) -> None:
+    # Grades I 5-7, II 8-10, III 11-15. Raise items one point at a time.
+    extra = score - 5
+    steps = [min(2, max(0, extra - 2 * i)) for i in range(5)]
+    result = aarc(
+        bilirubin=(5.0, 20.0, 30.0)[steps[0]],
+        he_grade=(0, 1, 3)[steps[1]],
+        inr=(1.2, 2.0, 3.0)[steps[2]],
+        lactate=(1.0, 2.0, 3.0)[steps[3]],
+        creatinine=(0.6, 1.0, 2.0)[steps[4]],
+    )
+    assert result.score == score and result.grade == grade
+
+
+# ---------------------------------------------------------------------------------------------
+# COSSH-ACLF II (Li 2021)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cossh_aclf_ii_hand_derivation() -> None:
+    # INR 2.0, no HE (HE score 1), neutrophils 5, TB 300 µmol/L, urea 5 mmol/L, age 45:
+    # 1.649 ln 2 (1.14299) + 0.457 x 1 + 0.425 ln 5 (0.68401) + 0.396 ln 300 (2.25868)
+    # + 0.576 ln 5 (0.92704) + 0.033 x 45 (1.485) = 6.95474
+    value = cossh_aclf_ii(
+        inr=2.0, he_grade=0, neutrophils=5.0, bilirubin=umol_per_l(300), urea=mmol_per_l(5), age=45
+    )
+    assert value == pytest.approx(6.95474, abs=1e-5)
+    # HE grade 1-2 gives HE score 2, grade 3-4 gives 3: +0.457 per step.
+    kwargs = dict(inr=2.0, neutrophils=5.0, bilirubin=umol_per_l(300), urea=mmol_per_l(5), age=45)
+    grades = [cossh_aclf_ii(he_grade=g, **kwargs) for g in (0, 1, 2, 3, 4)]  # type: ignore[arg-type]
+    assert np.diff(grades) == pytest.approx([0.457, 0.0, 0.457, 0.0])
