@@ -150,6 +150,11 @@ def test_missing_value_is_an_error_naming_the_field() -> None:
         check_plausible([135, np.nan], "sodium")
 
 
+def test_infinite_value_is_named() -> None:
+    with pytest.raises(UnitError, match="inr=inf ratio is not a finite number"):
+        check_plausible(float("inf"), "inr")
+
+
 def test_no_hint_when_no_other_unit_fits() -> None:
     assert mix_up_hint(500, "inr", "ratio") == ""
     with pytest.raises(UnitError, match="check the value and its unit"):

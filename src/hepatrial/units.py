@@ -448,8 +448,10 @@ def implausible_message(value: float, analyte: str, unit: str | None, field: str
     spec = _analyte(analyte)
     unit = unit or _DISPLAY[spec.conventional]
     shown = display_unit(unit)
+    if math.isnan(value):
+        return f"{field} is missing (NaN); a {spec.description} in {shown} is required"
     if not math.isfinite(value):
-        return f"{field} is missing ({value}); a {spec.description} in {shown} is required"
+        return f"{field}={value} {shown} is not a finite number"
     low, high = plausible_range(analyte, unit)
     message = (
         f"{field}={_fmt(value)} {shown} is implausible for {spec.description} "
