@@ -91,12 +91,12 @@ def due_schedule(session: Session, *, on: dt.date, horizon_days: int = 7) -> Due
     with read_operation(session):
         protocol = trial_protocol(get_trial(session))
         stopped = _stopped(session, on)
-        done = set(session.execute(select(Visit.participant_id, Visit.visit_label)).tuples())
+        done = {(p, v) for p, v in session.execute(select(Visit.participant_id, Visit.visit_label))}
         randomized = session.execute(
             select(Randomization.participant_id, Randomization.randomized_on, Participant.site_code)
             .join(Participant, Participant.id == Randomization.participant_id)
             .where(Randomization.randomized_on <= on)
-        ).tuples()
+        ).all()
         sites: dict[str, str] = {}
         for participant_id, randomized_on, site in randomized:
             sites[participant_id] = site

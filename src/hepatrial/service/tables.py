@@ -200,7 +200,9 @@ def load_trial_tables(session: Session) -> dict[str, pd.DataFrame]:
             "outcomes": _frame(session, Outcome, {"id": "outcome_id"}, dates=["occurred_on"]),
             "withdrawals": _frame(session, Withdrawal, {}, dates=["withdrawn_on"], drop=["id"]),
         }
-        visit_labels = dict(session.execute(select(Visit.id, Visit.visit_label)).tuples().all())
+        visit_labels = {
+            i: label for i, label in session.execute(select(Visit.id, Visit.visit_label))
+        }
     _link_visits(tables, visit_labels)
     _add_study_days(tables)
     return tables
