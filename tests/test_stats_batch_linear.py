@@ -119,3 +119,39 @@ def test_compare_proportions_many_equals_single(
 def test_compare_proportions_many_refuses_fisher() -> None:
     with pytest.raises(ValueError, match="test='fisher' is not one of"):
         compare_proportions_many([1], [10], [2], [10], test="fisher")  # type: ignore[arg-type]
+
+
+def test_ancova_many_sorted_rows_take_the_block_path_with_the_same_numbers() -> None:
+    rng = np.random.default_rng(21)
+    rows = _simulate(rng, trials=6, n=30)
+    order = np.argsort(rows["trial"], kind="stable")
+    sorted_rows = {k: v[order] for k, v in rows.items()}
+    blocks = ancova_many(sorted_rows["trial"], sorted_rows["change"], sorted_rows["group"],
+                         sorted_rows["baseline"])  # fmt: skip
+    for i, key in enumerate(blocks.trial):
+        one = _single(rows, int(key))
+        assert blocks.estimate[i] == pytest.approx(one.estimate, rel=1e-12)  # type: ignore[attr-defined]
+        assert blocks.se[i] == pytest.approx(one.se, rel=1e-12)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_ancova_many_recomputes_trials_where_one_pass_sums_lose_digits(shuffle: bool) -> None:
+    # One trial far from the others (offset 1e3, unit spread): one-pass sums about the
+    # overall mean would lose ~6 digits in every trial; the engine recomputes those trials
+    # from deviations about their own arm means and still matches the QR fit to 1e-12.
+    # (With the fallback disabled this test fails.)
+    rng = np.random.default_rng(22)
+    rows = _simulate(rng, trials=4, n=40)
+    order = np.argsort(rows["trial"], kind="stable")
+    rows = {k: v[order] for k, v in rows.items()}
+    offsets = np.where(rows["trial"] == 10, 1e3, 0.0)
+    rows["baseline"] = rows["baseline"] / 5.0 + offsets
+    rows["change"] = rows["change"] + 3.0 * offsets
+    if shuffle:
+        perm = rng.permutation(len(rows["trial"]))
+        rows = {k: v[perm] for k, v in rows.items()}
+    batch = ancova_many(rows["trial"], rows["change"], rows["group"], rows["baseline"])
+    for i, key in enumerate(batch.trial):
+        one = _single(rows, int(key))
+        for name in ("estimate", "se", "p_value"):
+            assert getattr(batch, name)[i] == pytest.approx(getattr(one, name), rel=1e-12), name
