@@ -193,3 +193,52 @@ cox <- list(
           cox_case(Surv(time, status) ~ x, aml_df))
 )
 write_json(cox, "survival_cox.json")
+
+# --- competing risks (cmprsk): transplant (1) competes with death (2) in the PBC trial -----------
+ci_times <- c(0, 365, 730, 1461, 2922, 3652.5, 4000, 5000)
+ci_case <- function(fit, times) {
+  tp <- timepoints(fit, times)
+  curves <- lapply(fit[names(fit) != "Tests"], function(curve) {
+    list(time = curve$time, est = curve$est, var = curve$var)
+  })
+  list(curve_names = I(rownames(tp$est)), times = I(times), curves = curves,
+       est = lapply(seq_len(nrow(tp$est)), function(i) I(unname(tp$est[i, ]))),
+       var = lapply(seq_len(nrow(tp$var)), function(i) I(unname(tp$var[i, ]))))
+}
+fit_arm <- cuminc(pbc_trial$time, pbc_trial$status, group = pbc_trial$arm, cencode = 0)
+fit_all <- cuminc(pbc_trial$time, pbc_trial$status, cencode = 0)
+fit_edema <- cuminc(pbc_trial$time, pbc_trial$status, group = pbc_trial$edema_level, cencode = 0)
+fit_strat <- cuminc(pbc_trial$time, pbc_trial$status, group = pbc_trial$arm,
+                    strata = pbc_trial$edema_level, cencode = 0)
+tests_of <- function(fit) {
+  tt <- fit$Tests
+  list(causes = I(as.numeric(rownames(tt))), stat = I(unname(tt[, "stat"])),
+       pv = I(unname(tt[, "pv"])), df = I(unname(tt[, "df"])),
+       p_upper = I(pchisq(unname(tt[, "stat"]), unname(tt[, "df"]), lower.tail = FALSE)))
+}
+crr_case <- function(cov_names, failcode) {
+  fit <- crr(pbc_trial$time, pbc_trial$status, cov1 = as.matrix(cov_frame[, cov_names, drop = FALSE]),
+             failcode = failcode, cencode = 0)
+  list(r_code = sprintf(paste0("crr(pbc_trial$time, pbc_trial$status, cov1 = cbind(%s), ",
+                               "failcode = %d, cencode = 0)"),
+                        paste(cov_names, collapse = ", "), failcode),
+       covariates = I(cov_names), cause_of_interest = failcode, coef = I(unname(fit$coef)),
+       se = I(unname(sqrt(diag(fit$var)))), loglik = fit$loglik, converged = fit$converged)
+}
+cov_frame <- data.frame(placebo = as.numeric(pbc_trial$arm == "placebo"), age = pbc_trial$age,
+                        log_bili = pbc_trial$log_bili, edema = pbc_trial$edema)
+cmprsk_ref <- list(
+  data = "pbc",
+  cuminc_arm = c(list(r_code = "cuminc(pbc_trial$time, pbc_trial$status, group = pbc_trial$arm, cencode = 0)"),
+                 ci_case(fit_arm, ci_times), list(tests = tests_of(fit_arm))),
+  cuminc_all = c(list(r_code = "cuminc(pbc_trial$time, pbc_trial$status, cencode = 0)"),
+                 ci_case(fit_all, ci_times)),
+  cuminc_edema = c(list(r_code = "cuminc(pbc_trial$time, pbc_trial$status, group = pbc_trial$edema_level, cencode = 0)"),
+                   ci_case(fit_edema, ci_times), list(tests = tests_of(fit_edema))),
+  gray_stratified = c(list(r_code = "cuminc(pbc_trial$time, pbc_trial$status, group = pbc_trial$arm, strata = pbc_trial$edema_level, cencode = 0)$Tests"),
+                      list(tests = tests_of(fit_strat))),
+  crr_death_arm = crr_case(c("placebo"), 2L),
+  crr_death_adjusted = crr_case(c("placebo", "age", "log_bili", "edema"), 2L),
+  crr_transplant_adjusted = crr_case(c("placebo", "age", "log_bili"), 1L)
+)
+write_json(cmprsk_ref, "survival_competing.json")
