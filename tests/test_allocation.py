@@ -204,3 +204,12 @@ def test_bound_values() -> None:
     assert minimisation_imbalance_bound(1.0, 10) == 1
     with pytest.raises(ValueError, match="p_best must be in"):
         minimisation_imbalance_bound(0.5, 10)
+
+
+@pytest.mark.parametrize("module", ["hepatrial.allocation.bounds", "hepatrial.allocation.factors"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -190,3 +190,20 @@ def test_protocol_is_frozen() -> None:
     protocol = load_protocol("match")
     with pytest.raises(Exception, match="frozen"):
         protocol.id = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "hepatrial.protocol.expressions",
+        "hepatrial.protocol.loader",
+        "hepatrial.protocol.schedule",
+        "hepatrial.protocol.dosing",
+    ],
+)
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

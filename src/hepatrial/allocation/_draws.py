@@ -8,7 +8,6 @@ seed every draw can be recomputed, which is what makes an allocation list re-ver
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
@@ -38,7 +37,7 @@ def check_seed(seed: bytes) -> bytes:
 
 
 def _digest(seed: bytes, context: str) -> bytes:
-    return hmac.new(seed, _DOMAIN + context.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(seed, _DOMAIN + context.encode("utf-8"), "sha256")
 
 
 def uniform(seed: bytes, context: str) -> float:

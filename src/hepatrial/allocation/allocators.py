@@ -48,6 +48,8 @@ class Allocator(ABC):
         self.arms: tuple[str, ...] = tuple(arms)
         self.ratio: tuple[int, ...] = core.check_ratio(ratio)
         self.factors: tuple[Factor, ...] = tuple(factors)
+        self._names = frozenset(f.name for f in self.factors)
+        self._arm_set = frozenset(self.arms)
 
     @staticmethod
     def from_protocol(protocol: Protocol) -> Allocator:
@@ -101,11 +103,24 @@ class Allocator(ABC):
                     f"history must list sequence numbers 1, 2, ... in order; position {position} "
                     f"holds #{prior.sequence_number}"
                 )
-            if prior.arm not in self.arms:
+            if prior.arm not in self._arm_set:
                 raise AllocationError(
                     f"history #{position} names arm {prior.arm!r}; arms: {', '.join(self.arms)}"
                 )
-            self._check_factors(prior.factors, f"history #{position}")
+            if not self._valid_levels(prior.factors):
+                self._check_factors(prior.factors, f"history #{position}")
+
+    def _valid_levels(self, factors: Mapping[str, str]) -> bool:
+        """Fast path of :meth:`_check_factors` for long histories: True when all is well."""
+        if factors.keys() != self._names:
+            return False
+        for factor in self.factors:
+            level = factors[factor.name]
+            if not isinstance(level, str) or not level:
+                return False
+            if factor.levels is not None and level not in factor.levels:
+                return False
+        return True
 
     def _check_factors(self, factors: Mapping[str, str], who: str) -> dict[str, str]:
         expected = [f.name for f in self.factors]
@@ -178,11 +193,9 @@ class PermutedBlockAllocator(Allocator):
     ) -> Assignment:
         order = [f.name for f in self.factors]
         stratum = stratum_label(factors, order)
-        position = sum(stratum_label(p.factors, order) == stratum for p in history)
-        block, start, size = 1, 0, self._block_size(seed, stratum, 1)
-        while position >= start + size:
-            block, start = block + 1, start + size
-            size = self._block_size(seed, stratum, block)
+        mine = tuple(factors[name] for name in order)
+        position = sum(tuple(p.factors[name] for name in order) == mine for p in history)
+        block, start, size = self._locate(seed, stratum, position)
         keys = uniforms(seed, f"block|{stratum}|{block}", max(self.block_sizes))
         arms = core.block_arms_from_keys(keys[None, :], np.asarray([size]), self.ratio)[0]
         remaining = arms[position - start : size]
@@ -200,9 +213,18 @@ class PermutedBlockAllocator(Allocator):
             block_size=size,
         )
 
-    def _block_size(self, seed: bytes, stratum: str, block: int) -> int:
-        u = np.asarray(uniform(seed, f"block-size|{stratum}|{block}"))
-        return int(core.block_size_from_uniform(u, self.block_sizes))
+    def _locate(self, seed: bytes, stratum: str, position: int) -> tuple[int, int, int]:
+        """(block number, first position, size) of the block holding 0-based ``position``.
+
+        Enough block sizes are drawn at once to cover ``position`` even if every block were of
+        the smallest size.
+        """
+        n_blocks = position // min(self.block_sizes) + 1
+        draws = [uniform(seed, f"block-size|{stratum}|{k}") for k in range(1, n_blocks + 1)]
+        sizes = core.block_size_from_uniform(np.asarray(draws), self.block_sizes)
+        ends = np.cumsum(sizes)
+        index = int(np.searchsorted(ends, position, side="right"))
+        return index + 1, int(ends[index] - sizes[index]), int(sizes[index])
 
 
 class MinimisationAllocator(Allocator):
@@ -239,12 +261,13 @@ class MinimisationAllocator(Allocator):
     def _assign(
         self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
     ) -> Assignment:
-        counts = np.zeros((len(self.factors), len(self.arms)), dtype=np.int64)
-        arm_index = {arm: k for k, arm in enumerate(self.arms)}
+        tallies = [dict.fromkeys(self.arms, 0) for _ in self.factors]
+        wanted = [(f.name, factors[f.name], tallies[i]) for i, f in enumerate(self.factors)]
         for prior in history:
-            for f, factor in enumerate(self.factors):
-                if prior.factors[factor.name] == factors[factor.name]:
-                    counts[f, arm_index[prior.arm]] += 1
+            for name, level, tally in wanted:
+                if prior.factors[name] == level:
+                    tally[prior.arm] += 1
+        counts = np.asarray([[t[a] for a in self.arms] for t in tallies], dtype=np.int64)
         scores = core.minimisation_scores(counts, self.ratio, self.weights, self.imbalance)
         probabilities = core.minimisation_probabilities(scores, self.ratio, self.p_best)
         number = len(history) + 1
