@@ -42,9 +42,12 @@ def as_frame(data: DataLike, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def complete_cases(
-    frame: pd.DataFrame, columns: Sequence[str]
+    frame: pd.DataFrame, columns: Sequence[str], *, stacklevel: int = 3
 ) -> tuple[pd.DataFrame, tuple[Exclusion, ...]]:
-    """Keep rows observed in every column of ``columns``; count the others per first gap."""
+    """Keep rows observed in every column of ``columns``; count the others per first gap.
+
+    ``stacklevel`` points the warning at the user's call (3: called from the public function).
+    """
     keep = np.ones(len(frame), dtype=bool)
     exclusions: list[Exclusion] = []
     for name in columns:
@@ -57,7 +60,7 @@ def complete_cases(
         warnings.warn(
             f"{int((~keep).sum())} of {len(frame)} rows excluded ({listed})",
             ExclusionWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return frame.loc[keep].reset_index(drop=True), tuple(exclusions)
 

@@ -170,7 +170,7 @@ def _prepare(
 ) -> _Prepared:
     columns = [outcome, group, *covariates]
     frame = as_frame(data, columns)
-    used, exclusions = complete_cases(frame, columns)
+    used, exclusions = complete_cases(frame, columns, stacklevel=4)
     ref, comparator = _two_levels(used, group, reference)
     return _Prepared(used, exclusions, len(frame) - len(used), ref, comparator)
 

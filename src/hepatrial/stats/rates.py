@@ -174,7 +174,7 @@ def _participants(
 ) -> _Participants:
     columns = [events, exposure, group]
     frame = as_frame(data, columns)
-    used, exclusions = complete_cases(frame, columns)
+    used, exclusions = complete_cases(frame, columns, stacklevel=5)
     counts = used[events].to_numpy(dtype=np.float64)
     time = used[exposure].to_numpy(dtype=np.float64)
     if np.any((counts < 0) | (counts != np.round(counts))):
