@@ -8,10 +8,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hepatrial.allocation import factor_levels
 from hepatrial.exceptions import EligibilityError, UnitError
 from hepatrial.protocol import Protocol, load_protocol, protocol_from_dict, screen
+from hepatrial.scores import meld
 
 ON = date(2026, 11, 10)
 MATCH_FACTS = {
@@ -244,3 +247,45 @@ def test_aclf_grade_and_child_pugh_from_labs() -> None:
     assert result.values["aclf_grade"] == 2
     assert result.values["child_pugh_class"] == "C"
     assert result.eligible
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    bilirubin=st.floats(0.3, 30.0),
+    inr=st.floats(0.8, 4.0),
+    creatinine=st.floats(0.3, 8.0),
+    si=st.booleans(),
+)
+def test_meld_criterion_matches_the_score_function(
+    bilirubin: float, inr: float, creatinine: float, si: bool
+) -> None:
+    """Whatever the units reported, screening's MELD is hepatrial.scores.meld (continuous) of the
+    converted values, and the MATCH MELD criterion is exactly 10 <= MELD <= 17."""
+    protocol = load_protocol("match")
+    factor = (17.1, 88.4) if si else (1.0, 1.0)
+    unit = "µmol/L" if si else "mg/dL"
+    labs = [
+        {"analyte": "bilirubin", "value": bilirubin * factor[0], "unit": unit, "collected_on": ON},
+        {"analyte": "inr", "value": inr, "unit": "ratio", "collected_on": ON},
+        {
+            "analyte": "creatinine",
+            "value": creatinine * factor[1],
+            "unit": unit,
+            "collected_on": ON,
+        },
+    ]
+    result = screen(protocol, _match_patient(labs=labs), on=ON)
+    expected = meld(bilirubin=bilirubin, inr=inr, creatinine=creatinine, rounding="continuous")
+    assert result.values["meld"] == pytest.approx(expected, rel=1e-9)
+    assert result.criteria[0].passed is (10 <= result.values["meld"] <= 17)
+    assert result.eligible is (10 <= result.values["meld"] <= 17)
+
+
+def test_every_lab_variable_unit_is_known_to_the_units_module() -> None:
+    """Each expression variable's unit converts from the analyte's conventional unit."""
+    from hepatrial.protocol.variables import LAB_VARIABLES
+    from hepatrial.units import conventional_unit, convert
+
+    for name, variable in LAB_VARIABLES.items():
+        unit = conventional_unit(variable.analyte)
+        assert convert(1.0, variable.analyte, unit, variable.unit) > 0, name

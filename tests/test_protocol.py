@@ -162,6 +162,22 @@ def test_block_sizes_must_fit_the_ratio() -> None:
         protocol_from_dict(data)
 
 
+def test_factor_levels_must_match_the_fact_of_the_same_name() -> None:
+    data = _match_dict()
+    data["allocation"]["factors"][0]["levels"] = ["alcohol", "nafld", "other"]
+    with pytest.raises(ProtocolError, match="levels of the screening fact of the same name"):
+        protocol_from_dict(data)
+
+
+def test_band_factor_needs_a_numeric_variable() -> None:
+    data = _match_dict()
+    data["allocation"]["factors"] = [
+        {"name": "cp", "band_of": "child_pugh_class", "cutpoints": [7], "levels": ["a", "b"]}
+    ]
+    with pytest.raises(ProtocolError, match="not a numeric screening variable"):
+        protocol_from_dict(data)
+
+
 def test_missing_key_is_named() -> None:
     data = _match_dict()
     del data["eligibility"]["lab_max_age_days"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hepatrial.exceptions import EligibilityError, ProtocolError
 from hepatrial.protocol.expressions import parse_expression
@@ -92,3 +94,46 @@ def test_explain_shows_values() -> None:
     assert expression.explain({"meld": 18.23456, "age": 40}) == (
         "meld >= 10 and meld <= 17 with meld=18.23"
     )
+
+
+def _comparisons() -> st.SearchStrategy[str]:
+    numbers = st.integers(-20, 20).map(str) | st.sampled_from(["0.5", "-1.5", "10.25"])
+    operators = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+    compare = st.builds(lambda n, o, v: f"{n} {o} {v}", st.sampled_from("xyz"), operators, numbers)
+    chained = st.builds(
+        lambda lo, n, hi: f"{lo} <= {n} < {hi}", numbers, st.sampled_from("xyz"), numbers
+    )
+    member = st.builds(
+        lambda n, items: f"{n} in [{', '.join(items)}]",
+        st.sampled_from("xyz"),
+        st.lists(numbers, min_size=1, max_size=3),
+    )
+    return compare | chained | member | st.just("flag")
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    return st.recursive(
+        _comparisons(),
+        lambda inner: (
+            st.builds(lambda a, b: f"({a}) and ({b})", inner, inner)
+            | st.builds(lambda a, b: f"({a}) or ({b})", inner, inner)
+            | inner.map(lambda a: f"not ({a})")
+        ),
+        max_leaves=8,
+    )
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    text=_expressions(),
+    x=st.integers(-25, 25),
+    y=st.floats(-25, 25, allow_nan=False),
+    z=st.sampled_from([0.5, -1.5, 10.25, 3.0]),
+    flag=st.booleans(),
+)
+def test_agrees_with_python_semantics(text: str, x: int, y: float, z: float, flag: bool) -> None:
+    """Within the grammar the evaluator must agree with Python itself (used here only as the
+    oracle, on generated text; the library never calls eval)."""
+    values = {"x": x, "y": y, "z": z, "flag": flag}
+    expected = eval(text, {"__builtins__": {}}, dict(values))  # noqa: S307
+    assert parse_expression(text).evaluate(values) is bool(expected)

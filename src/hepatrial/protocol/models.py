@@ -466,13 +466,20 @@ class Protocol(StrictModel):
                 f"block size {bad[0]} is not a multiple of the ratio total {total} "
                 f"({':'.join(map(str, self.ratio))}); use multiples such as {total} or {2 * total}"
             )
-        numeric = set(LAB_VARIABLES) | set(SCORE_VARIABLES) | {"age"}
+        numeric = set(LAB_VARIABLES) | (set(SCORE_VARIABLES) - {"child_pugh_class"}) | {"age"}
         numeric |= {f.name for f in self.eligibility.facts if f.kind == "number"}
+        facts = {f.name: f for f in self.eligibility.facts}
         for factor in self.allocation.factors:
             if factor.band_of is not None and factor.band_of not in numeric:
                 raise ValueError(
                     f"factor {factor.name!r} bands {factor.band_of!r}, which is not a numeric "
                     "screening variable"
+                )
+            fact = facts.get(factor.name)
+            if factor.band_of is None and fact is not None and fact.levels != factor.levels:
+                raise ValueError(
+                    f"factor {factor.name!r} must have the levels of the screening fact of the "
+                    f"same name: {list(fact.levels or ())}; got {list(factor.levels or ())}"
                 )
 
     @property
