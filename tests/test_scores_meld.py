@@ -93,3 +93,33 @@ def test_sex_spellings() -> None:
 def test_meld_3_children_under_12_are_refused() -> None:
     with pytest.raises(ValueError, match="PELD"):
         meld_3(sex="M", bilirubin=1, sodium=135, inr=1, creatinine=1, albumin=3, age=11)
+
+
+def test_blockwise_evaluation_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Large inputs are scored in blocks; tiny blocks must give exactly the one-block result.
+    from hepatrial.scores import _inputs
+
+    rng = np.random.default_rng(7)
+    n = 1000
+    kwargs = dict(
+        sex=np.where(rng.random(n) < 0.5, "F", "M"),
+        bilirubin=rng.uniform(0.3, 40, n).round(1),
+        sodium=rng.uniform(118, 150, n).round(),
+        inr=rng.uniform(0.9, 5, n).round(2),
+        creatinine=rng.uniform(0.4, 6, n).round(2),
+        albumin=rng.uniform(1.2, 5, n).round(1),
+        dialysis=rng.random(n) < 0.1,
+    )
+    labs = {k: kwargs[k] for k in ("bilirubin", "inr", "creatinine", "dialysis")}
+    whole = (meld_3(**kwargs), meld(**labs), meld_na(**labs, sodium=kwargs["sodium"]))
+    monkeypatch.setattr(_inputs, "BLOCK_ROWS", 7)
+    blocks = (meld_3(**kwargs), meld(**labs), meld_na(**labs, sodium=kwargs["sodium"]))
+    for a, b in zip(whole, blocks, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lower_case_single_letter_sex_codes() -> None:
+    kwargs = dict(bilirubin=2.0, sodium=130, inr=1.5, creatinine=1.2, albumin=3.0)
+    np.testing.assert_array_equal(
+        meld_3(sex=np.array(["f", "m"]), **kwargs), meld_3(sex=["F", "M"], **kwargs)
+    )

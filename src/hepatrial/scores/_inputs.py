@@ -7,7 +7,7 @@ back through :func:`finish`, which gives a float for all-scalar input and an arr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -70,8 +70,12 @@ def round_half_up(values: FloatArray, decimals: int = 0) -> FloatArray:
     ``10 * 2.45`` stored as ``24.499999999999996`` rounds as the decimal number it represents.
     """
     scale = 10.0**decimals
-    cleaned = np.round(values * scale, 9)
-    return np.floor(cleaned + 0.5) / scale
+    cleaned = np.round(values * scale if decimals else values, 9)
+    cleaned += 0.5
+    np.floor(cleaned, out=cleaned)
+    if decimals:
+        cleaned /= scale
+    return cleaned
 
 
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -105,7 +109,12 @@ def flag(value: Any, field: str) -> BoolArray:
 def ordinal(value: Any, field: str, words: Mapping[str, int], maximum: int) -> IntArray:
     """An ordinal grade 0..maximum given as integers or as the words in ``words``."""
     array = np.atleast_1d(np.asarray(value))
-    if array.dtype.kind in "iuf":
+    if array.dtype.kind in "iu" and array.size:
+        # Fast path for integer codes: two reductions, no temporary arrays.
+        if array.min() >= 0 and array.max() <= maximum:
+            return array.astype(np.int64, copy=False)
+        codes = array.astype(np.float64)
+    elif array.dtype.kind in "iuf":
         codes = array.astype(np.float64)
     else:
         text = pd.Series(array.astype(str)).str.strip().str.lower()
@@ -138,9 +147,15 @@ def female(value: Any, field: str = "sex") -> BoolArray:
     array = np.atleast_1d(np.asarray(value))
     if array.dtype.kind not in "UO":
         raise UnitError(f"{field} must be 'M' or 'F'; got values of type {array.dtype}")
-    is_female = np.isin(array, ["F", "female", "Female"])
-    is_male = np.isin(array, ["M", "male", "Male"])
-    if not (is_female | is_male).all():
+    if array.dtype.kind == "U" and array.dtype.itemsize == 4:
+        # One-character codes: compare code points as integers (much faster than strings).
+        points = array.view(np.uint32)
+        is_female: BoolArray = (points == ord("F")) | (points == ord("f"))
+        is_male: BoolArray = (points == ord("M")) | (points == ord("m"))
+    else:
+        is_female = np.asarray(array == "F", dtype=bool)
+        is_male = np.asarray(array == "M", dtype=bool)
+    if not np.all(is_female | is_male):
         words = pd.Series(array.astype(str)).str.strip().str.lower()
         is_female = words.isin(_FEMALE).to_numpy()
         is_male = words.isin(_MALE).to_numpy()
@@ -149,6 +164,28 @@ def female(value: Any, field: str = "sex") -> BoolArray:
         first = int(np.flatnonzero(unknown)[0])
         raise UnitError(f"{field}={array[first].item()!r} is not a sex; use 'M' or 'F'")
     return is_female
+
+
+BLOCK_ROWS = 1 << 15
+"""Rows per block in :func:`blockwise`: temporaries of a block stay in the CPU cache."""
+
+
+def blockwise(engine: Callable[..., FloatArray], *arrays: npt.NDArray[Any]) -> FloatArray:
+    """Apply a float engine to consecutive blocks of 1-D arrays of one length.
+
+    Same result as ``engine(*arrays)``; large inputs are cut into blocks of
+    :data:`BLOCK_ROWS` so that the engine's temporary arrays are reused from the cache instead
+    of allocating (and page-faulting) several full-length arrays. Still vectorized: one numpy
+    call per operation per block, never per row.
+    """
+    n = arrays[0].shape[0]
+    if n <= BLOCK_ROWS:
+        return engine(*arrays)
+    out = np.empty(n, dtype=np.float64)
+    for start in range(0, n, BLOCK_ROWS):
+        block = slice(start, start + BLOCK_ROWS)
+        out[block] = engine(*(a[block] for a in arrays))
+    return out
 
 
 def broadcast(*arrays: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], ...]:

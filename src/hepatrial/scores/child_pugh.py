@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from hepatrial.scores._inputs import (
@@ -101,9 +102,12 @@ class ChildPughResult:
         return f"ChildPughResult({np.size(self.points)} patients)"
 
 
-def _three_bands(values: FloatArray, low: float, high: float) -> IntArray:
+def _three_bands(values: FloatArray, low: float, high: float) -> npt.NDArray[np.int8]:
     """1 below ``low``, 2 from ``low`` to ``high`` inclusive, 3 above ``high``."""
-    return np.where(values < low, 1, np.where(values <= high, 2, 3)).astype(np.int64)
+    points = np.ones(values.shape, dtype=np.int8)
+    points += values >= low
+    points += values > high
+    return points
 
 
 def child_pugh_engine(
@@ -114,24 +118,31 @@ def child_pugh_engine(
     encephalopathy: IntArray,
     albumin_band: AlbuminBand = "pugh1973",
     bilirubin_bands: BilirubinBands = "standard",
-) -> tuple[IntArray, ...]:
-    """Item points (bilirubin, albumin, INR, ascites, encephalopathy) and the total."""
-    bili_high = (2.0, 3.0) if bilirubin_bands == "standard" else (4.0, 10.0)
-    bilirubin = _three_bands(bilirubin_mg_dl, *bili_high)
-    albumin_low = 2.8 if albumin_band == "pugh1973" else 3.0
-    albumin = np.where(albumin_g_dl > 3.5, 1, np.where(albumin_g_dl >= albumin_low, 2, 3)).astype(
-        np.int64
-    )
+) -> tuple[npt.NDArray[np.int8], ...]:
+    """Item points (bilirubin, albumin, INR, ascites, encephalopathy) and the total (int8)."""
+    bili_edges = (2.0, 3.0) if bilirubin_bands == "standard" else (4.0, 10.0)
+    bilirubin = _three_bands(bilirubin_mg_dl, *bili_edges)
+    albumin = np.ones(albumin_g_dl.shape, dtype=np.int8)
+    albumin += albumin_g_dl <= 3.5
+    albumin += albumin_g_dl < (2.8 if albumin_band == "pugh1973" else 3.0)
     inr_points = _three_bands(inr, 1.7, 2.3)
-    ascites_points = ascites + 1
-    he_points = encephalopathy + 1
-    total = bilirubin + albumin + inr_points + ascites_points + he_points
+    ascites_points = ascites.astype(np.int8)
+    ascites_points += 1
+    he_points = encephalopathy.astype(np.int8)
+    he_points += 1
+    total = bilirubin + albumin
+    total += inr_points
+    total += ascites_points
+    total += he_points
     return bilirubin, albumin, inr_points, ascites_points, he_points, total
 
 
-def child_pugh_class(points: IntArray) -> Any:
+_CLASS_BY_POINTS = np.array(["", "", "", "", "", "A", "A", "B", "B", "B"] + ["C"] * 6)
+
+
+def child_pugh_class(points: npt.NDArray[np.integer[Any]]) -> Any:
     """Class letters for point totals: A 5-6, B 7-9, C 10-15."""
-    return np.where(points <= 6, "A", np.where(points <= 9, "B", "C"))
+    return _CLASS_BY_POINTS[points]
 
 
 def child_pugh(
@@ -218,7 +229,7 @@ def child_pugh(
         bilirubin_bands=bilirubin_bands,
     )
     return ChildPughResult(
-        points=finish(total, scalar),
+        points=finish(total.astype(np.int64), scalar),
         class_=finish(child_pugh_class(total), scalar),
         bilirubin_points=finish(bili, scalar),
         albumin_points=finish(alb, scalar),
