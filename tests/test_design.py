@@ -199,3 +199,17 @@ def test_assurance_tends_to_power_when_prior_is_sharp() -> None:
     assert result.assurance == pytest.approx(result.power_at_estimate, abs=1e-9)
     with pytest.raises(ValueError, match="either final_se"):
         assurance(estimate=0.4, se=0.1, final_se=0.1, sd=1, n_total=10)
+
+
+def test_evidence_derivations() -> None:
+    from hepatrial.design.evidence import match_ddmeld, msc_infection, msc_survival, se_from_ci
+
+    match = match_ddmeld()
+    # SE = 1.79 / (2 x 1.959964) = 0.45664; SD = 0.45664 / sqrt(1/27 + 1/24) = 1.6277.
+    assert match.se == pytest.approx(1.79 / (2 * Z975), rel=1e-12)
+    assert match.sd == pytest.approx(match.se / math.sqrt(1 / 27 + 1 / 24), rel=1e-12)
+    assert match.sd == pytest.approx(1.6277, abs=1e-4)
+    survival = msc_survival()
+    assert math.exp(survival.estimate) == pytest.approx(math.log(0.732) / math.log(0.556))
+    assert msc_infection().estimate == pytest.approx(9 / 56 - 18 / 54)
+    assert se_from_ci(-1.0, 1.0, level=0.9) == pytest.approx(1 / stats.norm.ppf(0.95))
