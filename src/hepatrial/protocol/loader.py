@@ -11,6 +11,7 @@ path (``eligibility.inclusion[0].expression``), the offending value and what is 
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,7 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     ('macrophage', 'standard-care')
     """
     if isinstance(name_or_path, str) and name_or_path in BUILTIN_PROTOCOLS:
-        resource = resources.files("hepatrial.protocol") / "builtin" / f"{name_or_path}.yaml"
-        return _parse(resource.read_text(encoding="utf-8"), source=f"built-in {name_or_path!r}")
+        return _builtin(name_or_path)
     path = Path(name_or_path)
     if not path.is_file():
         raise ProtocolError(
@@ -52,6 +52,13 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
             f"({', '.join(BUILTIN_PROTOCOLS)}) nor an existing YAML file"
         )
     return _parse(path.read_text(encoding="utf-8"), source=str(path))
+
+
+@functools.cache
+def _builtin(name: str) -> Protocol:
+    """A built-in protocol, parsed once (protocols are frozen, so sharing one is safe)."""
+    resource = resources.files("hepatrial.protocol") / "builtin" / f"{name}.yaml"
+    return _parse(resource.read_text(encoding="utf-8"), source=f"built-in {name!r}")
 
 
 def _parse(text: str, *, source: str) -> Protocol:
