@@ -197,29 +197,33 @@ def _cox(
 def _cumulative_incidence(
     ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float, estimator: Callable[..., Any]
 ) -> EndpointResult:
+    fit = estimator(rows["AVAL"], rows["CRSTAT"], group=rows["ARMCD"])
+    at = fit.at([horizon])
     by_arm = {}
     for arm in (ctx.experimental, ctx.control):
         g = rows[rows["ARMCD"] == arm]
-        fit = estimator(g["AVAL"], g["CRSTAT"])
-        table = fit.at([horizon]) if hasattr(fit, "at") else None
-        value = (
-            float(table.iloc[0]["incidence"])
-            if table is not None and "incidence" in table
-            else float("nan")
-        )
+        value = at[(at["group"] == arm) & (at["cause"] == 1)]["estimate"]
         by_arm[arm] = {
             "n": float(len(g)),
             "events": float((g["CRSTAT"] == 1).sum()),
             "competing": float((g["CRSTAT"] == 2).sum()),
-            "incidence": value,
+            "incidence": float(value.iloc[0]) if len(value) else float("nan"),
         }
+    p_value = None
+    if fit.tests is not None and not fit.tests.empty:
+        p_value = float(fit.tests.loc[fit.tests["cause"] == 1, "p_value"].iloc[0])
+    diff = by_arm[ctx.experimental]["incidence"] - by_arm[ctx.control]["incidence"]
     return base_result(
         ctx,
         a,
-        estimate_label=f"cumulative incidence at day {horizon:g}",
+        estimate_label=f"difference in cumulative incidence at day {horizon:g} "
+        f"({ctx.experimental} − {ctx.control})",
+        estimate=diff,
+        p_value=p_value,
         n=len(rows),
         by_arm=by_arm,
-        note="Aalen-Johansen",
+        test="gray",
+        note=f"{fit.method}; Gray's test",
     )
 
 

@@ -157,14 +157,19 @@ def _meld_course(
 
 
 def _biomarkers(rng: np.random.Generator, day: int, level: float) -> list[LabRecord]:
-    """ELF components (ng/mL) at a fibrosis level (log scale), albumin and platelets."""
+    """ELF components (ng/mL) at a fibrosis level (log scale); albumin and platelets at day 0."""
     return [
         LabRecord(day, "ha", float(np.exp(np.log(60.0) + level)), "ng/mL"),
         LabRecord(day, "piiinp", float(np.exp(np.log(12.0) + 0.5 * level)), "ng/mL"),
         LabRecord(day, "timp1", float(np.exp(np.log(300.0) + 0.3 * level)), "ng/mL"),
-        LabRecord(day, "albumin", float(rng.normal(38.0, 4.0)), "g/L"),
-        LabRecord(day, "platelets", float(max(rng.normal(115.0, 35.0), 30.0)), "10^9/L"),
-    ]
+    ] + (
+        [
+            LabRecord(day, "albumin", float(rng.normal(38.0, 4.0)), "g/L"),
+            LabRecord(day, "platelets", float(max(rng.normal(115.0, 35.0), 30.0)), "10^9/L"),
+        ]
+        if day == 0
+        else []
+    )
 
 
 def _doses(index: int, untreated: int, rng: np.random.Generator) -> tuple[DoseRecord, ...]:
@@ -208,7 +213,7 @@ class _Fate:
             return self.death.day
         if self.withdrawal is not None:
             return self.withdrawal.day
-        return FOLLOW_UP_DAYS
+        return FOLLOW_UP_DAYS + VISIT_JITTER[FOLLOW_UP_DAYS] + 1
 
 
 def _measurements(

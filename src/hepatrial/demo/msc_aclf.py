@@ -199,8 +199,7 @@ def _lab_course(
         LabRecord(day, "bilirubin", float(bilirubin * factors[0] * noise[0]), "umol/L"),
         LabRecord(day, "inr", float(max(inr * factors[1] * noise[1], 0.9)), "ratio"),
         LabRecord(day, "creatinine", float(creatinine * factors[2] * noise[2]), "umol/L"),
-        LabRecord(day, "albumin", float(rng.normal(31.0, 3.5)), "g/L"),
-    )
+    ) + ((LabRecord(day, "albumin", float(rng.normal(31.0, 3.5)), "g/L"),) if day == 0 else ())
 
 
 def _events(

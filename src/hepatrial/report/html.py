@@ -1,0 +1,309 @@
+"""The self-contained HTML report of a trial analysis.
+
+One file with inline CSS and figures as base64 PNG data URIs: it opens offline and carries no
+external URL. Sections: primary result, CONSORT flow, baseline characteristics by arm, every
+endpoint result, Kaplan-Meier curves with numbers at risk, cumulative incidence, subgroup forest
+plot, adverse events by system organ class, biomarker and MELD trajectories, exclusions and
+provenance (protocol version, dataset hash, software version and every option).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hepatrial.analysis.adam import AdamDatasets
+from hepatrial.analysis.results import TTE_PARAMS, EndpointResult, PlanResults
+from hepatrial.protocol import Protocol
+from hepatrial.report import figures, tables
+from hepatrial.report.consort import consort_counts, consort_figure
+from hepatrial.report.subgroups import subgroup_table
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything a report is made from."""
+
+    adam: AdamDatasets
+    results: PlanResults
+    protocol: Protocol
+    source: Mapping[str, pd.DataFrame]
+    banner: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _table(frame: pd.DataFrame, table_id: str | None = None) -> str:
+    attr = f' id="{table_id}"' if table_id else ""
+    body = frame.to_html(index=False, border=0, classes="hepatrial-table", escape=True)
+    return body.replace(
+        '<table border="0" class="dataframe hepatrial-table">',
+        f'<table class="hepatrial-table"{attr}>',
+    )
+
+
+def _figure(uri: str, caption: str, alt: str) -> str:
+    return (
+        f'<figure><img src="{uri}" alt="{html.escape(alt)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _primary_card(result: EndpointResult, arms: Mapping[str, str]) -> str:
+    ci = ""
+    if result.ci_low is not None and not np.isnan(result.ci_low):
+        ci = f" (95% CI {tables.fmt_num(result.ci_low)} to {tables.fmt_num(result.ci_high)})"
+    value = f"{tables.fmt_num(result.estimate)}{ci}"
+    if result.kind == "time_to_event":
+        value = tables.by_arm_text(result, arms)
+    exclusions = "; ".join(f"{e.reason}: {e.count}" for e in result.exclusions) or "none"
+    return (
+        '<section class="primary" id="primary-result">'
+        f'<div class="card"><div class="label">Primary endpoint · {html.escape(result.label)}</div>'
+        f'<div class="value">{html.escape(value)}</div>'
+        f'<div class="label">{html.escape(result.estimate_label)}</div></div>'
+        '<div class="card"><div class="label">Test</div>'
+        f'<div class="value">P = {tables.fmt_p(result.p_value)}</div>'
+        f'<div class="label">{html.escape(result.note)} · population {result.population} · '
+        f"n = {result.n} · excluded: {html.escape(exclusions)}</div></div></section>"
+    )
+
+
+def _km_section(data: ReportInput) -> str:
+    parts = []
+    order = [data.results.experimental_arm, data.results.control_arm]
+    arms = {a: figures.short_label(a) for a in order}
+    for endpoint in [e for e in data.protocol.endpoints if e.kind == "time_to_event"]:
+        if endpoint.variable not in TTE_PARAMS:
+            continue
+        horizon = float(endpoint.time_horizon_days or 365)
+        tte = data.adam.adtte[data.adam.adtte["PARAMCD"] == TTE_PARAMS[endpoint.variable]]
+        from hepatrial.stats.survival import kaplan_meier, numbers_at_risk
+
+        curves = {}
+        conf_type = (
+            endpoint.ci.method if endpoint.ci.method in ("plain", "log", "log-log") else "log"
+        )
+        for arm in order:
+            g = tte[(tte["ARMCD"] == arm) & (tte["AVAL"] <= horizon)]
+            km = kaplan_meier(g["AVAL"], 1 - g["CNSR"], conf_type=conf_type)
+            t = km.table
+            curves[arm] = pd.DataFrame(
+                {
+                    "time": t["time"],
+                    "estimate": t["survival"],
+                    "lower": t["lower"],
+                    "upper": t["upper"],
+                    "censored": t["censored"],
+                }
+            )
+        times = tables.risk_times(horizon)
+        risk = numbers_at_risk(tte["AVAL"], times, group=tte["ARMCD"]).reindex(order)
+        uri = figures.step_curves(
+            curves,
+            arms,
+            ylabel="Probability of survival",
+            horizon=horizon,
+            risk_times=times,
+            at_risk=risk,
+        )
+        risk_frame = (
+            risk.rename(index=arms).reset_index().rename(columns={"index": "Arm", "ARMCD": "Arm"})
+        )
+        risk_frame.columns = ["Arm", *[f"Day {t:g}" for t in times]]
+        parts.append(f"<h3>{html.escape(endpoint.label)}</h3>")
+        parts.append(
+            _figure(
+                uri,
+                f"Kaplan-Meier estimate with {conf_type} pointwise 95% CI; "
+                "ticks mark censored follow-up.",
+                f"Kaplan-Meier curves: {endpoint.label}",
+            )
+        )
+        parts.append(
+            '<p class="caption">Numbers at risk</p>'
+            + _table(risk_frame, "numbers-at-risk" if not parts[:-2] else None)
+        )
+    return "".join(parts) or '<p class="note">No time-to-event endpoint in this protocol.</p>'
+
+
+def _cumulative_incidence_section(data: ReportInput) -> str:
+    try:
+        from hepatrial.stats import cumulative_incidence
+    except (ImportError, AttributeError):
+        return (
+            '<p class="note">Cumulative incidence is not available: '
+            "hepatrial.stats.cumulative_incidence is not installed in this version.</p>"
+        )
+    return _cif_figures(data, cumulative_incidence)
+
+
+def _loglog_band(estimate: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise 95% band of a cumulative incidence on the log(-log) scale (where 0 < F < 1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 1.959964 * np.sqrt(variance) / np.abs(estimate * np.log(estimate))
+        lower = estimate ** np.exp(scale)
+        upper = estimate ** np.exp(-scale)
+    valid = (estimate > 0) & (estimate < 1)
+    return np.where(valid, lower, estimate), np.where(valid, upper, estimate)
+
+
+_CIF_PARAMS = (
+    ("DTHMOF", "Death from multi-organ failure or severe infection (competing: other deaths)"),
+    ("INFECT", "Severe infection (competing: death, transplant)"),
+    ("DECOMP", "Decompensation (competing: death, transplant)"),
+)
+
+
+def _cif_figures(data: ReportInput, estimator: Any) -> str:
+    adtte = data.adam.adtte
+    horizon = float(adtte["AVAL"].max())
+    order = [data.results.experimental_arm, data.results.control_arm]
+    parts = []
+    for paramcd, title in _CIF_PARAMS:
+        rows = adtte[adtte["PARAMCD"] == paramcd]
+        if int((rows["CRSTAT"] == 1).sum()) == 0:
+            continue
+        fit = estimator(rows["AVAL"], rows["CRSTAT"], group=rows["ARMCD"])
+        curves = {}
+        for arm in order:
+            curve = fit.curves.get((arm, 1))
+            if curve is None:
+                curve_frame = pd.DataFrame({"time": [], "estimate": [], "lower": [], "upper": []})
+            else:
+                lower, upper = _loglog_band(curve.estimate, curve.variance)
+                curve_frame = pd.DataFrame(
+                    {"time": curve.time, "estimate": curve.estimate, "lower": lower, "upper": upper}
+                )
+            curves[arm] = curve_frame
+        gray = ""
+        if fit.tests is not None and not fit.tests.empty:
+            p = fit.tests.loc[fit.tests["cause"] == 1, "p_value"]
+            gray = f" Gray's test P = {tables.fmt_p(float(p.iloc[0]))}." if len(p) else ""
+        uri = figures.step_curves(
+            curves,
+            {a: figures.short_label(a) for a in curves},
+            ylabel="Cumulative incidence",
+            horizon=horizon,
+            risk_times=tables.risk_times(horizon),
+            at_risk=None,
+            rising=True,
+        )
+        caption = f"Aalen-Johansen estimate with pointwise log(−log) 95% CI.{gray}"
+        parts.append(f"<h3>{html.escape(title)}</h3>" + _figure(uri, caption, title))
+    return "".join(parts) or '<p class="note">No events with competing risks recorded.</p>'
+
+
+def _trajectory_section(data: ReportInput) -> str:
+    visit_days = {v.id: v.day for v in data.protocol.visits}
+    arms = [data.results.experimental_arm, data.results.control_arm]
+    parts = []
+    for paramcd in ("MELD", "BILI", "ELF", "EQ5D"):
+        means = tables.trajectory_means(data.adam, paramcd, visit_days, arms)
+        if means.empty or means["day"].nunique() < 2:
+            continue
+        label = data.adam.adlb.loc[data.adam.adlb["PARAMCD"] == paramcd, "PARAM"].iloc[0]
+        uri = figures.trajectories(
+            means, {a: figures.short_label(a) for a in arms}, ylabel=label, arms=arms
+        )
+        parts.append(
+            f"<h3>{html.escape(label)}</h3>"
+            + _figure(uri, "Mean and 95% CI of observed values at each visit window.", label)
+        )
+    return "".join(parts)
+
+
+def _provenance(data: ReportInput) -> str:
+    r = data.results
+    items = {
+        "Protocol": f"{data.protocol.id} — {data.protocol.title}",
+        "Protocol version": data.protocol.version,
+        "Locked dataset SHA-256": f'<span class="hash">{r.dataset_hash}</span>',
+        "Software": f"hepatrial {r.software_version}; Python {platform.python_version()}; "
+        f"numpy {np.__version__}; pandas {pd.__version__}",
+        "Generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    items |= {
+        f"Option: {k}": html.escape(str(v))
+        for k, v in sorted({**r.options, **data.options}.items())
+    }
+    rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>" for k, v in items.items())
+    return f'<dl class="provenance">{rows}</dl>'
+
+
+def _legend(arms: Mapping[str, str], full: Mapping[str, str]) -> str:
+    colours = figures.colour_map(list(arms))
+    return " · ".join(
+        f'<span class="swatch" style="background:{colours[a]}"></span><b>{html.escape(label)}</b>: '
+        f"{html.escape(full[a])}"
+        for a, label in arms.items()
+    )
+
+
+def render_report(data: ReportInput) -> str:
+    """The report as one HTML string."""
+    r = data.results
+    arms = {a: figures.short_label(a) for a in (r.experimental_arm, r.control_arm)}
+    primary = r.result(data.protocol.primary_endpoint.id)
+    counts = consort_counts(data.source, data.adam, primary, arms)
+    forest, forest_label = subgroup_table(data.adam, r, data.protocol)
+    style = (
+        resources.files("hepatrial.report")
+        .joinpath("templates/style.css")
+        .read_text(encoding="utf-8")
+    )
+    banner = f'<div class="banner">{html.escape(data.banner)}</div>' if data.banner else ""
+    sections = [
+        f"<header><h1>{html.escape(data.protocol.title)}</h1>"
+        f'<div class="meta">Protocol {html.escape(data.protocol.id)} '
+        f"v{html.escape(data.protocol.version)} · {len(data.adam.adsl)} randomized · "
+        f"arms: {_legend(arms, r.arms)}</div></header>{banner}",
+        _primary_card(primary, arms),
+        "<h2>Participant flow (CONSORT)</h2>"
+        + _figure(
+            consort_figure(counts),
+            "Counted from screening, randomization, dosing, withdrawal and outcome records.",
+            "CONSORT flow diagram",
+        ),
+        "<h2>Baseline characteristics</h2>"
+        + _table(tables.table_one(data.adam, arms), "table-one"),
+        "<h2>Endpoint results</h2>"
+        + _table(tables.results_table(r, arms), "results")
+        + '<p class="note">Estimates are experimental minus control (differences) or '
+        "experimental over control (ratios).</p>",
+        "<h2>Survival</h2>" + _km_section(data),
+        "<h2>Cumulative incidence with competing events</h2>" + _cumulative_incidence_section(data),
+    ]
+    if not forest.empty:
+        sections.append(
+            "<h2>Subgroups (primary endpoint)</h2>"
+            + _figure(
+                figures.forest_plot(forest, xlabel=forest_label),
+                "Primary estimator re-run within each subgroup; diamond: overall.",
+                "Forest plot",
+            )
+        )
+    sections += [
+        "<h2>Adverse events by system organ class</h2>"
+        + _table(tables.adverse_events(data.adam, arms), "adverse-events")
+        + '<p class="note">Treatment-emergent events (onset on or after randomization) '
+        "in the safety population.</p>",
+        "<h2>Biomarker and MELD trajectories</h2>" + _trajectory_section(data),
+        "<h2>Exclusions</h2>" + _table(tables.exclusions_table(data.adam, r), "exclusions"),
+        "<h2>Provenance</h2>" + _provenance(data),
+    ]
+    body = "\n".join(sections)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(data.protocol.title)} — analysis report</title>"
+        f"<style>{style}</style></head><body><main>{body}<footer>hepatrial "
+        f"{r.software_version} · dataset {r.dataset_hash[:16]}…</footer></main></body></html>"
+    )
