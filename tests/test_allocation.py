@@ -12,6 +12,7 @@ from hepatrial.allocation import (
     PriorAssignment,
     SimpleAllocator,
     factor_levels,
+    minimisation_assignments,
     minimisation_imbalance_bound,
 )
 from hepatrial.allocation.core import minimisation_probabilities, minimisation_scores
@@ -64,6 +65,23 @@ def test_unknown_arm_and_level_are_refused() -> None:
         allocator.assign(seed=SEED, history=[], factors={"aetiology": "hbv"})
     with pytest.raises(AllocationError, match="factors must be exactly"):
         allocator.assign(seed=SEED, history=[], factors={"aetiology": "other", "site": "x"})
+
+
+def test_levels_that_could_forge_a_stratum_label_are_refused() -> None:
+    allocator = Allocator.from_protocol(load_protocol("realistic"))
+    with pytest.raises(AllocationError, match=r"levels may not contain '\|' or '='"):
+        allocator.assign(
+            seed=SEED, history=[], factors={"site": "a|aetiology=viral", "aetiology": "viral"}
+        )
+    with pytest.raises(AllocationError, match="must be non-empty text"):
+        allocator.assign(seed=SEED, history=[], factors={"site": " ", "aetiology": "viral"})
+
+
+def test_batch_minimisation_refuses_too_few_levels() -> None:
+    codes = np.zeros((2, 5, 1), dtype=np.int64)
+    codes[0, 0, 0] = 3
+    with pytest.raises(AllocationError, match="codes need at least"):
+        minimisation_assignments(np.random.default_rng(1), codes, (1, 1), n_levels=[2])
 
 
 def test_sequence_numbers_and_reproducibility() -> None:

@@ -112,15 +112,9 @@ class Allocator(ABC):
 
     def _valid_levels(self, factors: Mapping[str, str]) -> bool:
         """Fast path of :meth:`_check_factors` for long histories: True when all is well."""
-        if factors.keys() != self._names:
-            return False
-        for factor in self.factors:
-            level = factors[factor.name]
-            if not isinstance(level, str) or not level:
-                return False
-            if factor.levels is not None and level not in factor.levels:
-                return False
-        return True
+        return factors.keys() == self._names and all(
+            _level_problem(f, factors[f.name]) is None for f in self.factors
+        )
 
     def _check_factors(self, factors: Mapping[str, str], who: str) -> dict[str, str]:
         expected = [f.name for f in self.factors]
@@ -129,20 +123,28 @@ class Allocator(ABC):
                 f"{who}: factors must be exactly {expected or '{}'}; got {sorted(factors)}"
             )
         for factor in self.factors:
-            level = factors[factor.name]
-            if not isinstance(level, str) or not level:
-                raise AllocationError(
-                    f"{who}: factor {factor.name!r} level must be text; got {level!r}"
-                )
-            if factor.levels is not None and level not in factor.levels:
-                raise AllocationError(
-                    f"{who}: factor {factor.name}={level!r} is not a level; levels: "
-                    f"{', '.join(factor.levels)}"
-                )
+            problem = _level_problem(factor, factors[factor.name])
+            if problem is not None:
+                raise AllocationError(f"{who}: {problem}")
         return {name: factors[name] for name in expected}
 
     def _probabilities(self, values: np.ndarray) -> dict[str, float]:
         return {arm: float(p) for arm, p in zip(self.arms, values, strict=True)}
+
+
+def _level_problem(factor: Factor, level: object) -> str | None:
+    """Why ``level`` is not acceptable for ``factor``, or None.
+
+    ``|`` and ``=`` are refused because they build stratum labels: a site called
+    ``"a|sex=f"`` could otherwise share a stratum label with another combination of levels.
+    """
+    if not isinstance(level, str) or not level.strip():
+        return f"factor {factor.name!r} level must be non-empty text; got {level!r}"
+    if "|" in level or "=" in level:
+        return f"factor {factor.name}={level!r}: levels may not contain '|' or '='"
+    if factor.levels is not None and level not in factor.levels:
+        return f"factor {factor.name}={level!r} is not a level; levels: {', '.join(factor.levels)}"
+    return None
 
 
 class SimpleAllocator(Allocator):

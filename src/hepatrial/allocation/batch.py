@@ -138,8 +138,13 @@ def minimisation_assignments(
         raise AllocationError(f"p_best must be in (0, 1]; got {p_best}")
     n_trials, n, n_factors = codes.shape
     w = np.ones(n_factors) if weights is None else np.asarray(weights, dtype=np.float64)
-    levels = [int(codes[..., f].max()) + 1 if codes.size else 1 for f in range(n_factors)]
-    levels = list(n_levels) if n_levels is not None else levels
+    observed = [int(codes[..., f].max()) + 1 if codes.size else 1 for f in range(n_factors)]
+    levels = observed if n_levels is None else [int(n) for n in n_levels]
+    if len(levels) != n_factors or any(n < o for n, o in zip(levels, observed, strict=True)):
+        raise AllocationError(
+            f"n_levels={list(levels)} must give, for each of the {n_factors} factors, more levels "
+            f"than its largest code; codes need at least {observed}"
+        )
     counts = np.zeros((n_trials, n_factors, max(levels), len(ratio_t)), dtype=np.int64)
     trial_index = np.arange(n_trials)[:, None]
     factor_index = np.arange(n_factors)[None, :]
