@@ -69,6 +69,8 @@ def test_bad_inputs_raise_errors_that_name_the_field() -> None:
         kaplan_meier([1.0], [1], conf_level=95)
     with pytest.raises(ValueError, match="same length; got time=2, event=1"):
         kaplan_meier([1.0, 2.0], [1])
+    with pytest.raises(ValueError, match=r"no complete record .*1 \(missing time\)"):
+        kaplan_meier([np.nan], [1])
 
 
 def test_survival_at_is_a_step_function_and_undefined_after_follow_up() -> None:

@@ -111,3 +111,24 @@ def test_robust_cluster_and_strata_provenance_and_rendering() -> None:
     assert statistic > 0 and df == 2 and 0 <= p <= 1
     assert "\n" not in repr(result) and "<table" in result.to_html()
     assert 0.5 < result.concordance < 1
+
+
+def test_concordance_counts_equal_brute_force_pair_counts() -> None:
+    """R's rule: comparable if the shorter time is a death (a censoring tied with a death
+    counts as longer); concordant if the earlier death has the higher risk score."""
+    from hepatrial.stats._concordance import concordance
+
+    rng = np.random.default_rng(17)
+    for _ in range(60):
+        n = int(rng.integers(1, 35))
+        t = rng.integers(0, 6, n).astype(float)
+        e = rng.integers(0, 2, n).astype(float)
+        x = rng.integers(0, 4, n).astype(float)
+        s = rng.integers(0, 2, n)
+        counts = [0, 0, 0]
+        for i in np.flatnonzero(e == 1):
+            for j in range(n):
+                if s[j] == s[i] and (t[j] > t[i] or (t[j] == t[i] and e[j] == 0)):
+                    counts[0 if x[i] > x[j] else 1 if x[i] < x[j] else 2] += 1
+        result = concordance(t, e, x, s)
+        assert (result.concordant, result.discordant, result.tied_risk) == tuple(counts)

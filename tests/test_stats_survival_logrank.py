@@ -72,3 +72,10 @@ def test_summary_and_rendering() -> None:
     ]
     assert "\n" not in repr(result)
     assert "p_value" in result.to_text() and "<table" in result.to_html()
+
+
+def test_no_variance_gives_nan_statistic() -> None:
+    """Everyone at risk dies at the only death time: O = E and V = 0 (R's survdiff stops with
+    'system is exactly singular'); hepatrial reports NaN, with df 1."""
+    result = logrank([5, 5, 5, 5], [1, 1, 1, 1], ["a", "a", "b", "b"])
+    assert np.isnan(result.statistic) and np.isnan(result.p_value) and result.df == 1

@@ -35,22 +35,29 @@ class Concordance:
         return (self.concordant + self.tied_risk / 2.0) / total if total else float("nan")
 
 
-def _prefix_counts(ranks: IntArray, prefix: IntArray, below: IntArray, side: str) -> FloatArray:
-    """For each query q: #{j < prefix[q] : ranks[j] < below[q]} ("left") or <= ("right")."""
+def _prefix_counts(
+    ranks: IntArray, prefix: IntArray, below: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """For each query q: #{j < prefix[q]: ranks[j] < below[q]} and the same with <=.
+
+    The prefix [0, p) is the union of the dyadic blocks given by the set bits of p; at each
+    level the records are sorted by (block, rank) once and every query is a binary search.
+    """
     n = ranks.size
     width = int(ranks.max()) + 2 if n else 1
     position = np.arange(n, dtype=np.int64)
-    counts = np.zeros(prefix.size)
+    less = np.zeros(prefix.size)
+    less_or_equal = np.zeros(prefix.size)
     for level in range(max(1, n.bit_length())):
         chosen = np.flatnonzero((prefix >> level) & 1)
         if chosen.size == 0:
             continue
         keys = np.sort((position >> level) * width + ranks)
-        block = (prefix[chosen] >> (level + 1)) << 1
-        low = np.searchsorted(keys, block * width, side="left")
-        high = np.searchsorted(keys, block * width + below[chosen], side=side)  # type: ignore[call-overload]
-        counts[chosen] += high - low
-    return counts
+        base = ((prefix[chosen] >> (level + 1)) << 1) * width
+        low = np.searchsorted(keys, base, side="left")
+        less[chosen] += np.searchsorted(keys, base + below[chosen], side="left") - low
+        less_or_equal[chosen] += np.searchsorted(keys, base + below[chosen], side="right") - low
+    return less, less_or_equal
 
 
 def _block_starts(new_block: np.ndarray) -> IntArray:
@@ -76,8 +83,10 @@ def concordance(
     end = _block_starts(changes)[dead]
     begin = _block_starts(stratum_new)[dead]
     rank = r[dead]
-    below = _prefix_counts(r, end, rank, "left") - _prefix_counts(r, begin, rank, "left")
-    at_or_below = _prefix_counts(r, end, rank, "right") - _prefix_counts(r, begin, rank, "right")
+    less, less_equal = _prefix_counts(r, np.concatenate((end, begin)), np.tile(rank, 2))
+    half = end.size
+    below = less[:half] - less[half:]
+    at_or_below = less_equal[:half] - less_equal[half:]
     comparable = (end - begin).astype(np.float64)
     return Concordance(
         concordant=float(below.sum()),

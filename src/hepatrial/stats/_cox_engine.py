@@ -27,13 +27,17 @@ TOLER_INF = EPS**0.5
 
 @dataclass(frozen=True)
 class Stratum:
-    """Records of one stratum sorted by time, with their risk-set runs (distinct times)."""
+    """Records of one stratum sorted by time, and the distinct times with deaths ("runs")."""
 
     index: IntArray  # positions in the caller's arrays, ascending time
+    time: FloatArray
     x: FloatArray
     event: FloatArray
-    starts: IntArray  # first record of each distinct time
+    run_starts: IntArray  # first record (at or after which all are at risk) of each death time
+    run_times: FloatArray
     deaths: FloatArray  # deaths per run
+    dead: IntArray  # positions of the deaths, ascending
+    dead_starts: IntArray  # offsets in ``dead`` where each run's deaths begin
 
 
 def make_strata(
@@ -44,19 +48,30 @@ def make_strata(
     for code in np.unique(strata):
         index = np.flatnonzero(strata == code)
         index = index[np.argsort(time[index], kind="stable")]
-        t = time[index]
-        new = np.empty(t.size, dtype=bool)
-        new[0] = True
-        new[1:] = t[1:] != t[:-1]
-        starts = np.flatnonzero(new)
-        e = event[index]
-        out.append(Stratum(index, x[index], e, starts, np.add.reduceat(e, starts)))
+        t, e = time[index], event[index]
+        dead = np.flatnonzero(e > 0)
+        dead_new = np.concatenate(([True], t[dead][1:] != t[dead][:-1]))
+        dead_starts = np.flatnonzero(dead_new)
+        run_times = t[dead][dead_starts]
+        out.append(
+            Stratum(
+                index=index,
+                time=t,
+                x=x[index],
+                event=e,
+                run_starts=np.searchsorted(t, run_times, side="left"),
+                run_times=run_times,
+                deaths=np.diff(np.append(dead_starts, dead.size)).astype(np.float64),
+                dead=dead,
+                dead_starts=dead_starts,
+            )
+        )
     return out
 
 
 @dataclass(frozen=True)
 class RiskSets:
-    """Per run: risk-set sums S0, S1, S2 and the same sums over the run's deaths."""
+    """Per death time: risk-set sums S0, S1, S2 and the same sums over the deaths there."""
 
     s0: FloatArray
     s1: FloatArray
@@ -66,23 +81,44 @@ class RiskSets:
     d2: FloatArray
 
 
-def _reverse_cumsum(values: FloatArray) -> FloatArray:
-    return np.cumsum(values[::-1], axis=0)[::-1]
+def _suffix_sums(values: FloatArray, at: IntArray) -> FloatArray:
+    """``sum(values[k:])`` for each k in ``at``, accumulated from the end as R does."""
+    return np.cumsum(values[::-1], axis=0)[::-1][at]
+
+
+def _square(triangle: FloatArray, p: int) -> FloatArray:
+    """Rebuild symmetric p x p matrices from their upper triangles (last axis)."""
+    rows, cols = np.triu_indices(p)
+    full = np.empty((triangle.shape[0], p, p))
+    full[:, rows, cols] = triangle
+    full[:, cols, rows] = triangle
+    return full
 
 
 def risk_sets(stratum: Stratum, risk: FloatArray) -> RiskSets:
-    """Sums over the risk set (time >= t) and over the deaths at t, for each distinct t."""
-    x, e, starts = stratum.x, stratum.event, stratum.starts
+    """Sums over the risk set (time >= t) and over the deaths at t, for each death time t."""
+    x, starts, dead = stratum.x, stratum.run_starts, stratum.dead
+    p = x.shape[1]
+    rows, cols = np.triu_indices(p)
     wx = risk[:, None] * x
-    wxx = wx[:, :, None] * x[:, None, :]
-    dead = e > 0
+    wxx = wx[:, rows] * x[:, cols]
+    if dead.size == 0:
+        empty = np.zeros((0,))
+        return RiskSets(
+            empty,
+            np.zeros((0, p)),
+            np.zeros((0, p, p)),
+            empty,
+            np.zeros((0, p)),
+            np.zeros((0, p, p)),
+        )
     return RiskSets(
-        s0=_reverse_cumsum(risk)[starts],
-        s1=_reverse_cumsum(wx)[starts],
-        s2=_reverse_cumsum(wxx)[starts],
-        d0=np.add.reduceat(np.where(dead, risk, 0.0), starts),
-        d1=np.add.reduceat(np.where(dead[:, None], wx, 0.0), starts),
-        d2=np.add.reduceat(np.where(dead[:, None, None], wxx, 0.0), starts),
+        s0=_suffix_sums(risk, starts),
+        s1=_suffix_sums(wx, starts),
+        s2=_square(_suffix_sums(wxx, starts), p),
+        d0=np.add.reduceat(risk[dead], stratum.dead_starts),
+        d1=np.add.reduceat(wx[dead], stratum.dead_starts, axis=0),
+        d2=_square(np.add.reduceat(wxx[dead], stratum.dead_starts, axis=0), p),
     )
 
 
@@ -117,9 +153,8 @@ def evaluate(strata: list[Stratum], beta: FloatArray, efron: bool) -> Evaluation
     for stratum in strata:
         eta = stratum.x @ beta
         sums = risk_sets(stratum, np.exp(eta))
-        dead = stratum.event > 0
-        loglik += float(eta[dead].sum())
-        score += stratum.x[dead].sum(axis=0)
+        loglik += float(eta[stratum.dead].sum())
+        score += stratum.x[stratum.dead].sum(axis=0)
         for runs, frac in tie_fractions(stratum.deaths, efron):
             weight = np.ones(runs.size) if efron else stratum.deaths[runs]
             s0 = sums.s0[runs] - frac * sums.d0[runs]
@@ -238,28 +273,39 @@ def score_residuals(strata: list[Stratum], beta: FloatArray, n: int, efron: bool
     """
     residuals = np.zeros((n, beta.size))
     for stratum in strata:
-        x, e = stratum.x, stratum.event
+        x = stratum.x
         risk = np.exp(x @ beta)
-        sums = risk_sets(stratum, risk)
-        n_runs = stratum.starts.size
-        hazard, hazard_mean = np.zeros(n_runs), np.zeros((n_runs, beta.size))
-        own, own_mean = np.zeros(n_runs), np.zeros((n_runs, beta.size))
-        dn_mean = np.zeros((n_runs, beta.size))
-        for runs, frac in tie_fractions(stratum.deaths, efron):
-            d = stratum.deaths[runs]
-            s0 = sums.s0[runs] - frac * sums.d0[runs]
-            mean = (sums.s1[runs] - frac[:, None] * sums.d1[runs]) / s0[:, None]
-            step = (np.ones(runs.size) if efron else d) / s0
-            hazard[runs] += step
-            hazard_mean[runs] += step[:, None] * mean
-            own[runs] += frac * step
-            own_mean[runs] += (frac * step)[:, None] * mean
-            dn_mean[runs] += mean / d[:, None] if efron else mean
-        run_of = np.repeat(np.arange(n_runs), np.diff(np.append(stratum.starts, e.size)))
-        cum_h, cum_hm = np.cumsum(hazard)[run_of], np.cumsum(hazard_mean, axis=0)[run_of]
-        dead = (e > 0)[:, None]
-        resid = np.where(dead, x - dn_mean[run_of], 0.0)
-        resid -= risk[:, None] * (x * cum_h[:, None] - cum_hm)
-        resid += np.where(dead, risk[:, None] * (x * own[run_of][:, None] - own_mean[run_of]), 0.0)
+        parts = _hazard_parts(stratum, risk_sets(stratum, risk), beta.size, efron)
+        hazard, hazard_mean, own, own_mean, dn_mean = parts
+        # cumulative sums over death times up to each record's time (0 before the first)
+        through = np.searchsorted(stratum.run_times, stratum.time, side="right")
+        cum_h = np.concatenate(([0.0], np.cumsum(hazard)))[through]
+        cum_hm = np.vstack((np.zeros((1, beta.size)), np.cumsum(hazard_mean, axis=0)))[through]
+        resid = -risk[:, None] * (x * cum_h[:, None] - cum_hm)
+        dead = stratum.dead
+        run = through[dead] - 1
+        resid[dead] += x[dead] - dn_mean[run]
+        resid[dead] += risk[dead, None] * (x[dead] * own[run][:, None] - own_mean[run])
         residuals[stratum.index] = resid
     return residuals
+
+
+def _hazard_parts(
+    stratum: Stratum, sums: RiskSets, p: int, efron: bool
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per death time: hazard increments and their covariate-weighted versions (coxscore2)."""
+    n_runs = stratum.run_times.size
+    hazard, hazard_mean = np.zeros(n_runs), np.zeros((n_runs, p))
+    own, own_mean = np.zeros(n_runs), np.zeros((n_runs, p))
+    dn_mean = np.zeros((n_runs, p))
+    for runs, frac in tie_fractions(stratum.deaths, efron):
+        d = stratum.deaths[runs]
+        s0 = sums.s0[runs] - frac * sums.d0[runs]
+        mean = (sums.s1[runs] - frac[:, None] * sums.d1[runs]) / s0[:, None]
+        step = (np.ones(runs.size) if efron else d) / s0
+        hazard[runs] += step
+        hazard_mean[runs] += step[:, None] * mean
+        own[runs] += frac * step
+        own_mean[runs] += (frac * step)[:, None] * mean
+        dn_mean[runs] += mean / d[:, None] if efron else mean
+    return hazard, hazard_mean, own, own_mean, dn_mean

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy.special import ndtri
 
 from hepatrial.stats._common import FloatArray
@@ -40,9 +41,7 @@ def km_curve(time: FloatArray, event: FloatArray) -> KMCurve:
     ``greenwood`` is ``sum_{t_i <= t} d_i / (n_i (n_i - d_i))`` (Greenwood 1926), infinite once
     every subject at risk has died, exactly as R's ``survfit`` stores it.
     """
-    distinct, inverse = np.unique(time, return_inverse=True)
-    count = np.bincount(inverse, minlength=distinct.size).astype(np.float64)
-    events = np.bincount(inverse, weights=event, minlength=distinct.size).astype(np.float64)
+    distinct, count, events = _group_by_time(time, event)
     at_risk = count[::-1].cumsum()[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.cumprod(1.0 - events / at_risk)
@@ -55,6 +54,34 @@ def km_curve(time: FloatArray, event: FloatArray) -> KMCurve:
         survival=survival,
         greenwood=np.cumsum(increment),
     )
+
+
+def _group_by_time(
+    time: FloatArray, event: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Distinct times (ascending), records and events at each: the costly step on big data.
+
+    Times recorded in days repeat a lot: hashing (``pd.factorize``) then sorting only the
+    distinct values is fastest. Otherwise one sort of packed keys: for times >= 0 the IEEE-754
+    bit pattern orders like the value, so ``(bits << 1) | event`` sorts by time and carries
+    the event along (no argsort needed).
+    """
+    codes, uniques = pd.factorize(time, sort=False)
+    if uniques.size <= time.size // 4:
+        order = np.argsort(uniques)
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[order] = np.arange(order.size)
+        ranked = rank[codes]
+        count = np.bincount(ranked, minlength=order.size).astype(np.float64)
+        events = np.bincount(ranked, weights=event, minlength=order.size).astype(np.float64)
+        return np.asarray(uniques[order], dtype=np.float64), count, events
+    bits = (np.asarray(time, dtype=np.float64) + 0.0).view(np.uint64)  # + 0.0: -0.0 -> 0.0
+    keys = np.sort((bits << np.uint64(1)) | (event > 0).astype(np.uint64))
+    sorted_bits = keys >> np.uint64(1)
+    first = np.flatnonzero(np.concatenate(([True], sorted_bits[1:] != sorted_bits[:-1])))
+    count = np.diff(np.append(first, keys.size)).astype(np.float64)
+    events = np.add.reduceat((keys & np.uint64(1)).astype(np.float64), first)
+    return sorted_bits[first].view(np.float64), count, events
 
 
 def z_value(conf_level: float) -> float:

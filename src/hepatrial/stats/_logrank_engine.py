@@ -138,7 +138,12 @@ def chi_square_one(
         return 0.0, 0
     diff = (observed - expected)[present][1:]
     reduced = variance[np.ix_(present, present)][1:, 1:]
-    return float(diff @ np.linalg.solve(reduced, diff)), int(present.sum() - 1)
+    df = int(present.sum() - 1)
+    if np.linalg.matrix_rank(reduced) < df:
+        # e.g. every patient at risk dies at the only death time: no variance, no test
+        # (R's survdiff stops with "system is exactly singular")
+        return float("nan"), df
+    return float(diff @ np.linalg.solve(reduced, diff)), df
 
 
 def chi_square_many(
@@ -146,6 +151,7 @@ def chi_square_many(
 ) -> tuple[FloatArray, IntArray]:
     """Row-wise :func:`chi_square_one` for (S, k) arrays, vectorized over rows.
 
+    Rows with a singular variance (no test possible) get NaN, as :func:`chi_square_one`.
     Two groups use ``(O_2 - E_2)^2 / V_22`` directly (what R computes). For k > 2 the
     quadratic form uses ``(V + u u')^{-1}`` with ``u`` the indicator of groups with expected
     events: ``V u = 0`` and ``(O - E)' u = 0``, so it equals R's reduced-matrix form without
@@ -157,12 +163,15 @@ def chi_square_many(
     chi = np.zeros(observed.shape[0])
     diff = np.where(present, observed - expected, 0.0)
     if observed.shape[1] == 2:
+        v = variance[:, 1, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            chi = np.where(testable, diff[:, 1] ** 2 / variance[:, 1, 1], 0.0)
+            chi = np.where(testable, np.where(v > 0, diff[:, 1] ** 2 / v, np.nan), 0.0)
         return chi, np.maximum(df, 0).astype(np.int64)
     u = present.astype(np.float64)
     padded = variance + u[:, :, None] * u[:, None, :] + np.eye(u.shape[1]) * (1.0 - u)[:, None, :]
-    rows = np.flatnonzero(testable)
+    full_rank = np.linalg.matrix_rank(padded) == u.shape[1]
+    chi[testable & ~full_rank] = np.nan
+    rows = np.flatnonzero(testable & full_rank)
     solved = np.linalg.solve(padded[rows], diff[rows][:, :, None])[:, :, 0]
     chi[rows] = np.einsum("ij,ij->i", diff[rows], solved)
     return chi, np.maximum(df, 0).astype(np.int64)

@@ -220,6 +220,9 @@ def fit_kaplan_meier(
     exclusions: tuple[Exclusion, ...] = (),
 ) -> KaplanMeierResult:
     """Engine entry point on complete numpy arrays (validation tests target this)."""
+    if time.size == 0:
+        excluded = describe_exclusions(exclusions)
+        raise ValueError(f"no complete record to estimate survival from (excluded: {excluded})")
     curve = km_curve(time, event)
     se_log = np.sqrt(curve.greenwood)
     lower, upper = confidence_limits(curve.survival, se_log, conf_level, conf_type)
