@@ -123,3 +123,13 @@ def test_lower_case_single_letter_sex_codes() -> None:
     np.testing.assert_array_equal(
         meld_3(sex=np.array(["f", "m"]), **kwargs), meld_3(sex=["F", "M"], **kwargs)
     )
+
+
+def test_two_dimensional_arrays_keep_their_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hepatrial.scores import _inputs
+
+    monkeypatch.setattr(_inputs, "BLOCK_ROWS", 4)
+    bili = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    out = meld(bilirubin=bili, inr=1.5, creatinine=1.2)
+    assert out.shape == (3, 3)
+    np.testing.assert_array_equal(out[1], meld(bilirubin=bili[1], inr=1.5, creatinine=1.2))

@@ -142,12 +142,17 @@ def test_array_error_names_first_index_and_count() -> None:
         check_plausible(values, "creatinine")
     message = str(info.value)
     assert message.startswith("creatinine[2]=88 mg/dL is implausible")
-    assert message.endswith("(2 of 5 values are implausible)")
+    assert message.endswith("(2 of 5 values are missing or implausible)")
 
 
 def test_missing_value_is_an_error_naming_the_field() -> None:
     with pytest.raises(UnitError, match=r"sodium\[1\] is missing"):
         check_plausible([135, np.nan], "sodium")
+
+
+def test_text_is_refused_as_not_a_number() -> None:
+    with pytest.raises(UnitError, match="bilirubin='abc' is not a number"):
+        check_plausible("abc", "bilirubin")
 
 
 def test_infinite_value_is_named() -> None:

@@ -484,7 +484,7 @@ def check_plausible(
         If any value is missing or outside the plausible range. For arrays the message names
         the first offending index and how many values are implausible, for example
         ``"creatinine[3]=88 mg/dL is implausible for serum creatinine (allowed 0.1-25 mg/dL);
-        88 µmol/L would be 1.0 mg/dL (2 of 500 values are implausible)"``.
+        88 µmol/L would be 1.0 mg/dL (2 of 500 values are missing or implausible)"``.
 
     Examples
     --------
@@ -499,16 +499,21 @@ def check_plausible(
     else:
         raw = value
     name = field or analyte
-    given = np.atleast_1d(np.asarray(raw, dtype=np.float64))
+    try:
+        given = np.atleast_1d(np.asarray(raw, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise UnitError(f"{name}={raw!r} is not a number (or an array of numbers)") from None
     conventional = to_conventional(given, analyte, unit)
-    ok = plausible_mask(conventional, analyte)
-    if ok.all():
+    spec = _analyte(analyte)
+    # Fast path: two reductions, no temporary arrays (min and max are NaN if any value is).
+    if conventional.size and conventional.min() >= spec.low and conventional.max() <= spec.high:
         return conventional
+    ok = plausible_mask(conventional, analyte)
     bad = np.flatnonzero(~ok.ravel())
     first = int(bad[0])
     is_array = np.ndim(raw) > 0
     label = f"{name}[{first}]" if is_array else name
     message = implausible_message(float(given.ravel()[first]), analyte, unit, label)
     if is_array:
-        message += f" ({bad.size} of {given.size} values are implausible)"
+        message += f" ({bad.size} of {given.size} values are missing or implausible)"
     raise UnitError(message)

@@ -62,20 +62,27 @@ def finish(values: npt.NDArray[Any], scalar: bool) -> Any:
     return values
 
 
+HALF_UP_TOLERANCE = 1e-9
+"""Float noise tolerated below a half: 24.499999999999996 (meaning 24.5) rounds to 25."""
+
+
 def round_half_up(values: FloatArray, decimals: int = 0) -> FloatArray:
-    """Round half away from zero for the non-negative values scores produce (OPTN rounding).
+    """Round half up, as OPTN does, for the non-negative values scores produce.
 
     Python's ``round`` and ``numpy.round`` round half to even (``round(2.5) == 2``); OPTN rounds
-    2.5 up to 3. The value is first cleaned to 9 decimals so that a product such as
-    ``10 * 2.45`` stored as ``24.499999999999996`` rounds as the decimal number it represents.
+    2.5 up to 3. A value within :data:`HALF_UP_TOLERANCE` below a half counts as the half, so
+    that a product such as ``10 * 2.45`` stored as ``24.499999999999996`` rounds as the decimal
+    number it represents::
+
+        round_half_up(x) = floor(x + 0.5 + 1e-9)
     """
     scale = 10.0**decimals
-    cleaned = np.round(values * scale if decimals else values, 9)
-    cleaned += 0.5
-    np.floor(cleaned, out=cleaned)
+    shifted = values * scale if decimals else values + 0.0
+    shifted += 0.5 + HALF_UP_TOLERANCE
+    np.floor(shifted, out=shifted)
     if decimals:
-        cleaned /= scale
-    return cleaned
+        shifted /= scale
+    return shifted
 
 
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -178,7 +185,11 @@ def blockwise(engine: Callable[..., FloatArray], *arrays: npt.NDArray[Any]) -> F
     of allocating (and page-faulting) several full-length arrays. Still vectorized: one numpy
     call per operation per block, never per row.
     """
-    n = arrays[0].shape[0]
+    shape = arrays[0].shape
+    if len(shape) != 1:
+        flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+        return blockwise(engine, *flat).reshape(shape)
+    n = shape[0]
     if n <= BLOCK_ROWS:
         return engine(*arrays)
     out = np.empty(n, dtype=np.float64)
