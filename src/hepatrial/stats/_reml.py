@@ -96,6 +96,14 @@ def chain_to_theta(M: FloatArray, L: FloatArray) -> FloatArray:
     return np.asarray(G[np.tril_indices(len(L))], dtype=np.float64)
 
 
+def _across_subjects(A: FloatArray, B: FloatArray) -> FloatArray:
+    """sum_m A_m B_m' for stacks A, B of shape (m, k, p): a (k, k) matrix."""
+    m, k, p = A.shape
+    left = A.transpose(1, 0, 2).reshape(k, m * p)
+    right = B.transpose(1, 0, 2).reshape(k, m * p)
+    return np.asarray(left @ right.T, dtype=np.float64)
+
+
 def evaluate(theta: FloatArray, patterns: list[Pattern], visits: int) -> Evaluation:
     """REML objective f (minus twice the log-likelihood) and its gradient in Sigma."""
     L = cholesky_factor(theta, visits)
@@ -109,16 +117,17 @@ def evaluate(theta: FloatArray, patterns: list[Pattern], visits: int) -> Evaluat
         inverse = np.linalg.inv(block)
         inverses.append(inverse)
         logdet += len(pat.y) * 2.0 * float(np.log(np.diag(chol)).sum())
-        xtvx += np.einsum("mkp,kl,mlq->pq", pat.X, inverse, pat.X)
-        xtvy += np.einsum("mkp,kl,ml->p", pat.X, inverse, pat.y)
+        flat_x = pat.X.reshape(-1, p)
+        xtvx += flat_x.T @ (inverse @ pat.X).reshape(-1, p)
+        xtvy += flat_x.T @ (pat.y @ inverse).ravel()
         n_obs += pat.y.size
     phi = np.asarray(np.linalg.inv(xtvx), dtype=np.float64)
     beta = phi @ xtvy
     quad, M = 0.0, np.zeros((visits, visits))
     for pat, inverse in zip(patterns, inverses, strict=True):
         r = pat.y - pat.X @ beta
-        quad += float(np.einsum("mk,kl,ml->", r, inverse, r))
-        spread = np.einsum("mkp,pq,mlq->kl", pat.X, phi, pat.X) + r.T @ r
+        quad += float(((r @ inverse) * r).sum())
+        spread = _across_subjects(pat.X @ phi, pat.X) + r.T @ r
         M[np.ix_(pat.visits, pat.visits)] += len(pat.y) * inverse - inverse @ spread @ inverse
     _, logdet_xtvx = np.linalg.slogdet(xtvx)
     value = (n_obs - p) * _LOG_2PI + logdet + float(logdet_xtvx) + quad
