@@ -9,9 +9,18 @@ one ``factors`` mapping and a ``criteria`` list per row.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+import yaml
 from sqlalchemy.orm import Session
+
+from hepatrial.analysis.adam import AdamDatasets, derive_adam
+from hepatrial.analysis.plan import run_plan
+from hepatrial.analysis.results import PlanResults
+from hepatrial.exceptions import DataCheckError
+from hepatrial.protocol import Protocol, protocol_from_dict
 
 
 def _factors(frame: pd.DataFrame) -> pd.Series:
@@ -63,3 +72,51 @@ def load_source_tables(session: Session) -> dict[str, pd.DataFrame]:
     from hepatrial.service import load_trial_tables
 
     return from_store_layout(load_trial_tables(session))
+
+
+def load_store_protocol(session: Session) -> tuple[Protocol, str]:
+    """The protocol snapshot stored with the trial, and its SHA-256."""
+    from sqlalchemy import select
+
+    from hepatrial.store import Trial
+
+    trial = session.execute(select(Trial)).scalar_one_or_none()
+    if trial is None:
+        raise DataCheckError("the store holds no trial; create one first (hepatrial init)")
+    data = yaml.safe_load(trial.protocol_yaml)
+    protocol = protocol_from_dict(data, source=f"stored protocol of trial {trial.id}")
+    return protocol, trial.protocol_sha256
+
+
+@dataclass(frozen=True)
+class StoreAnalysis:
+    """A store's locked datasets, plan results and the tables they came from."""
+
+    protocol: Protocol
+    protocol_sha256: str
+    source: dict[str, pd.DataFrame]
+    adam: AdamDatasets
+    results: PlanResults
+
+
+def analyse_store(url: str, *, options: dict[str, Any] | None = None) -> StoreAnalysis:
+    """Read the store at ``url``, derive the ADaM datasets and run the protocol's plan."""
+    from hepatrial.store import make_engine, session_factory
+
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
+        protocol, sha256 = load_store_protocol(session)
+        source = load_source_tables(session)
+    adam = derive_adam(source, protocol)
+    results = run_plan(
+        adam,
+        protocol,
+        options={"database": _redacted(url), "protocol_sha256": sha256, **(options or {})},
+    )
+    return StoreAnalysis(protocol, sha256, source, adam, results)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
