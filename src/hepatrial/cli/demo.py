@@ -25,9 +25,8 @@ def _table(outcomes: Sequence[TrialOutcome]) -> Table:
     for outcome in outcomes:
         for row in outcome.comparison.itertuples():
             mark = "[green]✓[/green]" if row.matches else "[red]✗[/red]"
-            table.add_row(
-                row.trial, row.figure, row.published, f"{row.reproduced:.4f}", row.as_printed, mark
-            )
+            cells = (str(row.trial), str(row.figure), str(row.published))
+            table.add_row(*cells, f"{row.reproduced:.4f}", str(row.as_printed), mark)
     return table
 
 
