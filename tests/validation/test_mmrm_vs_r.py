@@ -7,9 +7,9 @@ compared at 1e-6 relative and the REML log-likelihood at 1e-9 relative (R's fits
 glsControl(opt = "optim", msTol = 1e-15, tolerance = 1e-12): nlminb's default stopping rule
 leaves coefficients accurate to only ~1e-5).
 
-The R package mmrm is not installed here; Satterthwaite df are checked in
-tests/test_stats_mmrm.py against an independent dense-matrix computation and against the exact
-n - 2 of complete balanced data.
+The R package mmrm is not installed here. Satterthwaite df are checked against a
+finite-difference computation coded in the R script (below), and in tests/test_stats_mmrm.py
+against an independent dense-matrix computation and the exact n - 2 of complete balanced data.
 """
 
 from __future__ import annotations
@@ -92,3 +92,16 @@ def test_orthodont_matches_gls(r: dict[tuple[str, str], float]) -> None:
         )
         assert row["se"] == pytest.approx(r["orthodont_coef", f"se:{term}"], rel=ITERATED)
     assert np.all(fit.differences["df"] > 0)
+
+
+def test_pbcseq_satterthwaite_df_match_an_r_finite_difference_computation(
+    r: dict[tuple[str, str], float], albumin_fit: MmrmResult
+) -> None:
+    """R (linear_reference.R, no mmrm package): reml_parts(s) codes minus twice the REML
+    log-likelihood per subject with Sigma parametrized by its unique entries; at gls' Sigma,
+    H <- optimHess(s_hat, ..., control = list(ndeps = 1e-4)), A <- 2 * solve(H), gradient of
+    c' Phi c by central differences (h = 1e-5), df = 2 v^2 / (g' A g). Finite differences in
+    two places: compared at 1e-4 relative. The same code's log-likelihood equals gls' to 1e-9."""
+    assert r["mmrm_dense", "loglik"] == pytest.approx(r["mmrm", "loglik"], rel=1e-9)
+    for _, row in albumin_fit.differences.iterrows():
+        assert row["df"] == pytest.approx(r[f"mmrm_diff_{row['visit']}", "df_dense"], rel=1e-4)

@@ -348,6 +348,61 @@ for (v in visits) {
   put(paste0("mmrm_diff_", v), "se", sqrt(drop(t(Ld) %*% Vb %*% Ld)))
 }
 
+# Satterthwaite df of the per-visit differences without the mmrm package: minus twice the REML
+# log-likelihood coded here per subject, parametrized by the unique entries of Sigma, at gls'
+# estimate; Hessian by optimHess (finite differences) and the gradient of c' Phi c by central
+# differences. At the REML maximum the df do not depend on the parametrization, so they are
+# comparable with mmrm's (which differentiates its own parametrization exactly).
+X_all <- model.matrix(~ arm * visit + albumin_baseline + age, long)[, names(cf)]
+y_all <- long$albumin
+rows_by_id <- split(seq_len(nrow(long)), long$id)
+S_hat <- matrix(0, 3, 3)
+for (i in 1:3) for (j in 1:3) S_hat[i, j] <- Sig[i, j]
+upper <- which(upper.tri(S_hat, diag = TRUE))
+as_sigma <- function(s) {
+  S <- matrix(0, 3, 3)
+  S[upper] <- s
+  S + t(S) - diag(diag(S))
+}
+reml_parts <- function(s) {
+  S <- as_sigma(s)
+  p <- ncol(X_all)
+  xtvx <- matrix(0, p, p); xtvy <- numeric(p); logdet <- 0
+  for (r in rows_by_id) {
+    v <- long$vi[r]; Si <- solve(S[v, v, drop = FALSE])
+    Xi <- X_all[r, , drop = FALSE]
+    xtvx <- xtvx + t(Xi) %*% Si %*% Xi
+    xtvy <- xtvy + t(Xi) %*% Si %*% y_all[r]
+    logdet <- logdet + determinant(S[v, v, drop = FALSE])$modulus
+  }
+  phi <- solve(xtvx); beta <- phi %*% xtvy; quad <- 0
+  for (r in rows_by_id) {
+    v <- long$vi[r]; e <- y_all[r] - X_all[r, , drop = FALSE] %*% beta
+    quad <- quad + drop(t(e) %*% solve(S[v, v, drop = FALSE]) %*% e)
+  }
+  list(value = (nrow(long) - p) * log(2 * pi) + logdet + determinant(xtvx)$modulus + quad,
+       phi = phi)
+}
+s_hat <- S_hat[upper]
+put("mmrm_dense", "loglik", -reml_parts(s_hat)$value / 2)
+H <- optimHess(s_hat, function(s) reml_parts(s)$value,
+               control = list(ndeps = rep(1e-4, length(s_hat))))
+A <- 2 * solve(H)
+for (v in visits) {
+  nd <- lapply(levels(long$arm), function(a) data.frame(
+    arm = factor(a, levels = levels(long$arm)), visit = factor(v, levels = visits),
+    albumin_baseline = xbar[1], age = xbar[2]))
+  L <- lapply(nd, function(d) model.matrix(~ arm * visit + albumin_baseline + age, d)[1, names(cf)])
+  Ld <- L[[2]] - L[[1]]
+  vf <- function(s) drop(t(Ld) %*% reml_parts(s)$phi %*% Ld)
+  h <- 1e-5
+  g <- vapply(seq_along(s_hat), function(k) {
+    e <- replace(numeric(length(s_hat)), k, h)
+    (vf(s_hat + e) - vf(s_hat - e)) / (2 * h)
+  }, numeric(1))
+  put(paste0("mmrm_diff_", v), "df_dense", 2 * vf(s_hat)^2 / drop(t(g) %*% A %*% g))
+}
+
 # Orthodont (nlme): complete, balanced repeated measures (4 ages per child); unstructured
 # covariance with saturated means, where Satterthwaite's df for a per-visit difference is
 # exactly n - 2 (hand derivation in the test).
