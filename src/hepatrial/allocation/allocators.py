@@ -78,7 +78,12 @@ class Allocator(ABC):
         return self._assign(seed, history, levels)
 
     def replay(self, *, seed: bytes, history: Sequence[PriorAssignment]) -> ReplayReport:
-        """Recompute every allocation of ``history`` from ``seed``; report the first mismatch."""
+        """Recompute every allocation of ``history`` from ``seed``; report the first mismatch.
+
+        The recorded factor levels are taken as given: replay proves that each recorded arm is
+        what the seed assigns to that history, while changes to the recorded levels themselves
+        are for the store's hash-chained audit trail to reveal.
+        """
         seed = check_seed(seed)
         self._check_history(history)
         done: list[Assignment] = []

@@ -143,7 +143,8 @@ def minimisation_probabilities(
     share ``1 - p_best`` in the same way. When every arm ties, the probabilities follow the ratio.
     """
     shares = np.asarray(ratio, dtype=np.float64)
-    best = scores <= scores.min(axis=-1, keepdims=True) + 1e-9
+    lowest = scores.min(axis=-1, keepdims=True)
+    best = scores <= lowest + 1e-9 * np.maximum(1.0, np.abs(lowest))  # float weights: ties
     all_best = best.all(axis=-1, keepdims=True)
     best_share = np.where(best, shares, 0.0)
     other_share = np.where(best, 0.0, shares)
