@@ -155,3 +155,17 @@ def test_ci_contains_estimate_and_swap_negates(seed: int, method: str) -> None:
     assert two.estimate == pytest.approx(-one.estimate, rel=1e-9, abs=1e-12)
     assert two.p_value == pytest.approx(one.p_value, rel=1e-9)
     assert 0.0 <= one.p_value <= 1.0
+
+
+def test_provenance_records_options_and_exclusions() -> None:
+    d = _trial(9)
+    d.loc[[2], "meld_day90"] = np.nan
+    with pytest.warns(ExclusionWarning):
+        result = change_from_baseline(
+            d, baseline="meld_day0", follow_up="meld_day90", group="arm", method="t-test"
+        )
+    provenance = result.provenance
+    assert provenance["method"] == "t-test"
+    assert (provenance["n_used"], provenance["n_excluded"]) == (39, 1)
+    assert provenance["exclusions"] == "1 (missing meld_day90)"
+    assert provenance["version"] == result.version

@@ -129,6 +129,8 @@ def test_missing_visits_keep_every_observed_value_and_are_counted() -> None:
     assert fit.exclusions[0].reason == "missing meld" and fit.exclusions[0].count == 2
     assert fit.n_observations == len(data) - 2
     assert fit.n_subjects == 40
+    assert fit.provenance["exclusions"] == "2 (missing meld)"
+    assert fit.provenance["covariance"] == "unstructured"
 
 
 def test_single_visit_is_ancova() -> None:

@@ -69,6 +69,8 @@ def test_result_type_repr_and_fisher_rows() -> None:
     assert r.summary["measure"].tolist()[-1] == "odds ratio (conditional MLE)"
     assert math.isnan(r.statistic)
     assert compare_proportions(9, 56, 18, 54).conditional_odds_ratio is None
+    assert r.provenance["comparison"] == "MSC minus/over SMT"
+    assert r.provenance["n_used"] == 110
 
 
 @pytest.mark.parametrize(

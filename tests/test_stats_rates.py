@@ -91,6 +91,7 @@ def test_missing_rows_are_counted() -> None:
     with pytest.warns(ExclusionWarning, match="2 of 60 rows excluded"):
         r = rate_ratio(d, events="sae", exposure="years", group="arm")
     assert r.n == 58 and r.exclusions[0].reason == "missing years"
+    assert r.provenance["exclusions"] == "2 (missing years)"
 
 
 @pytest.mark.parametrize(

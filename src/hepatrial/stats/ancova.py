@@ -23,6 +23,7 @@ from hepatrial.stats._frames import (
     check_conf_level,
     complete_cases,
     covariate_columns,
+    describe_exclusions,
     group_levels,
     package_version,
 )
@@ -80,6 +81,22 @@ class AncovaResult(RenderedResult):
                 "n_excluded": [self.n_excluded],
             }
         )
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Options, records used and excluded, method and package version."""
+        return {
+            "method": self.method,
+            "outcome": self.outcome,
+            "group": self.group,
+            "reference": self.reference,
+            "covariates": list(self.covariates),
+            "conf_level": self.conf_level,
+            "n_used": self.n,
+            "n_excluded": self.n_excluded,
+            "exclusions": describe_exclusions(self.exclusions),
+            "version": self.version,
+        }
 
     def __repr__(self) -> str:
         level = f"{100 * self.conf_level:g}%"

@@ -24,6 +24,7 @@ from hepatrial.stats._frames import (
     check_conf_level,
     complete_cases,
     covariate_columns,
+    describe_exclusions,
     group_levels,
     package_version,
 )
@@ -65,6 +66,23 @@ class MmrmResult(RenderedResult):
     def summary(self) -> pd.DataFrame:
         """The treatment differences per visit."""
         return self.differences
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Model, options, records used and excluded, and package version."""
+        return {
+            "method": "MMRM, REML, Satterthwaite df",
+            "covariance": self.covariance_structure,
+            "outcome": self.outcome,
+            "reference": self.reference,
+            "visits": list(self.visits),
+            "conf_level": self.conf_level,
+            "n_subjects": self.n_subjects,
+            "n_used": self.n_observations,
+            "n_excluded": self.n_excluded,
+            "exclusions": describe_exclusions(self.exclusions),
+            "version": self.version,
+        }
 
     def __repr__(self) -> str:
         last = self.differences.iloc[-1]

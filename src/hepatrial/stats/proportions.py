@@ -202,6 +202,20 @@ class ProportionsResult(RenderedResult):
         return f"{self.labels[0]} minus/over {self.labels[1]}"
 
     @property
+    def provenance(self) -> dict[str, Any]:
+        """Test, CI methods, counts, direction and package version."""
+        return {
+            "method": self.test,
+            "ci_methods": "RD Newcombe hybrid score; RR log (Katz); OR log (Woolf)",
+            "conf_level": self.conf_level,
+            "comparison": self.comparison,
+            "n_used": self.n1 + self.n2,
+            "n_excluded": 0,
+            "exclusions": "none",
+            "version": self.version,
+        }
+
+    @property
     def risk_difference_ci(self) -> tuple[float, float]:
         """Newcombe (hybrid Wilson score) interval of p1 - p2."""
         return self.risk_difference_ci_low, self.risk_difference_ci_high

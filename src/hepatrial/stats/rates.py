@@ -24,6 +24,7 @@ from hepatrial.stats._frames import (
     as_frame,
     check_conf_level,
     complete_cases,
+    describe_exclusions,
     group_levels,
     package_version,
 )
@@ -90,6 +91,19 @@ class RateRatioResult(RenderedResult):
                 "method": [self.method] * 2,
             }
         ).iloc[: 1 if self.method == "negative-binomial" else 2]
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Method, direction, records used and excluded, and package version."""
+        return {
+            "method": self.method,
+            "comparison": f"{self.labels[0]} / {self.labels[1]}",
+            "conf_level": self.conf_level,
+            "n_used": self.n,
+            "n_excluded": self.n_excluded,
+            "exclusions": describe_exclusions(self.exclusions),
+            "version": self.version,
+        }
 
     def __repr__(self) -> str:
         one, two = self.labels
