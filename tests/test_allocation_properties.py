@@ -328,3 +328,52 @@ def test_different_seeds_give_different_sequences(method: str) -> None:
     first = [a.arm for a in _run(allocator, b"seed one, sixteen+", factors)]
     second = [a.arm for a in _run(allocator, b"seed two, sixteen+", factors)]
     assert first != second
+
+
+class _HmacStream:
+    """Stands in for a Generator: returns the concealed allocator's uniforms, in sequence."""
+
+    def __init__(self, seed: bytes, method: str) -> None:
+        self.seed, self.method, self.number = seed, method, 0
+
+    def random(self, size: int | tuple[int, int]) -> np.ndarray:
+        from hepatrial.allocation._draws import uniform
+
+        count = size if isinstance(size, int) else size[1]
+        draws = []
+        for _ in range(count):
+            self.number += 1
+            draws.append(uniform(self.seed, f"{self.method}|{self.number}"))
+        return np.asarray(draws).reshape((1, count) if not isinstance(size, int) else (count,))
+
+
+@PROPERTY
+@given(seed=seeds, ratio=ratios, factor_list=_factor_lists(50), p_best=st.sampled_from([0.7, 1.0]))
+def test_batch_and_concealed_minimisation_are_the_same_engine(
+    seed: bytes, ratio: tuple[int, ...], factor_list: list[dict[str, str]], p_best: float
+) -> None:
+    """Fed the same uniforms, the batch engine reproduces the concealed allocations exactly."""
+    allocator = MinimisationAllocator(_arms(ratio), ratio, [SITE, SEX], p_best=p_best)
+    concealed = [allocator.arms.index(a.arm) for a in _run(allocator, seed, factor_list)]
+    codes = np.asarray(
+        [[["abc".index(f["site"]), "fm".index(f["sex"])] for f in factor_list]], dtype=np.int64
+    )
+    batch = minimisation_assignments(
+        _HmacStream(seed, "minimisation"),  # type: ignore[arg-type]
+        codes,
+        ratio,
+        p_best=p_best,
+        n_levels=[3, 2],
+    )
+    assert batch[0].tolist() == concealed
+
+
+@PROPERTY
+@given(seed=seeds, ratio=ratios, n=st.integers(1, 60))
+def test_batch_and_concealed_simple_randomization_are_the_same_engine(
+    seed: bytes, ratio: tuple[int, ...], n: int
+) -> None:
+    allocator = SimpleAllocator(_arms(ratio), ratio)
+    concealed = [allocator.arms.index(a.arm) for a in _run(allocator, seed, [{}] * n)]
+    batch = simple_assignments(_HmacStream(seed, "simple"), 1, n, ratio)  # type: ignore[arg-type]
+    assert batch[0].tolist() == concealed
