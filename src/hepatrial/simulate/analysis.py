@@ -150,10 +150,13 @@ def cut_times(block: TrialBlock, looks: Looks, survival: bool) -> FloatArray:
         calendar = block.entry + MELD_VISIT_DAY
         total = np.full(calendar.shape[0], float(calendar.shape[1]))
     cuts = np.empty((calendar.shape[0], fractions.size))
+    cuts[:, -1] = final
+    event_driven_end = survival and looks.max_events is not None
     for k, fraction in enumerate(fractions):
+        if k == fractions.size - 1 and not event_driven_end:
+            break  # the final analysis waits for complete follow-up
         needed = np.ceil(fraction * total - 1e-9).astype(np.int64)
         cuts[:, k] = np.minimum(_kth_smallest(calendar, needed), final)
-    cuts[:, -1] = np.where(looks.max_events is None, final, cuts[:, -1])
     return cuts
 
 

@@ -90,35 +90,40 @@ def _eval_compare(node: ast.Compare, values: Mapping[str, Array]) -> Mask:
     return np.asarray(result, dtype=bool)
 
 
+def _meld(values: Mapping[str, Array], rounding: str) -> Array:
+    shape = np.shape(values["bilirubin_mg_dl"])
+    score = meld(
+        bilirubin=np.ravel(values["bilirubin_mg_dl"]),
+        inr=np.ravel(values["inr"]),
+        creatinine=np.ravel(values["creatinine_mg_dl"]),
+        rounding=rounding,  # type: ignore[arg-type]
+    )
+    return np.asarray(score).reshape(shape)
+
+
 def screening_values(protocol: Protocol, candidates: Mapping[str, Array]) -> dict[str, Array]:
-    """Candidates' values plus the computed screening variables the protocol reads."""
+    """Candidates' values plus the screening variables the protocol reads.
+
+    Adds SI laboratory values that criteria read, ``meld`` in the protocol's variant and
+    ``meld_continuous`` (the unrounded UNOS MELD the patient models' hazards use).
+    """
     values = dict(candidates)
+    read = {name for c in protocol.eligibility.inclusion for name in c.parsed.names}
+    read |= {name for c in protocol.eligibility.exclusion for name in c.parsed.names}
     for name, (analyte, unit_from, unit_to) in _SI.items():
         source = f"{analyte}_mg_dl"
-        if source in values:
+        if name in read and source in values:
             values[name] = np.asarray(convert(values[source], analyte, unit_from, unit_to))
     variant = protocol.eligibility.meld_variant
     if variant not in _MELD_ROUNDING:
         raise ProtocolError(
             f"meld_variant={variant!r} cannot be simulated yet; use 'unos_unrounded' or 'unos'"
         )
-    shape = np.shape(values["bilirubin_mg_dl"])
-    values["meld"] = np.asarray(
-        meld(
-            bilirubin=np.ravel(values["bilirubin_mg_dl"]),
-            inr=np.ravel(values["inr"]),
-            creatinine=np.ravel(values["creatinine_mg_dl"]),
-            rounding=_MELD_ROUNDING[variant],  # type: ignore[arg-type]
-        )
-    ).reshape(shape)
-    values["meld_continuous"] = np.asarray(
-        meld(
-            bilirubin=np.ravel(values["bilirubin_mg_dl"]),
-            inr=np.ravel(values["inr"]),
-            creatinine=np.ravel(values["creatinine_mg_dl"]),
-            rounding="continuous",
-        )
-    ).reshape(shape)
+    values["meld_continuous"] = _meld(values, "continuous")
+    if _MELD_ROUNDING[variant] == "continuous":
+        values["meld"] = values["meld_continuous"]
+    else:
+        values["meld"] = _meld(values, _MELD_ROUNDING[variant])
     return values
 
 

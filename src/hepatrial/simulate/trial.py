@@ -99,12 +99,15 @@ def screen(
     values = _screen_values(protocol, model, rng, (n_trials, width))
     mask = screening.eligible(protocol, values)
     while mask.sum(axis=1).min() < n:
-        more = _screen_values(protocol, model, rng, (n_trials, width))
+        more = _screen_values(protocol, model, rng, (n_trials, width // 4 + 1))
         values = {k: np.concatenate([values[k], more[k]], axis=1) for k in values}
         mask = np.concatenate([mask, screening.eligible(protocol, more)], axis=1)
     rows, cols = screening.first_eligible(mask, n)
     screened = cols[:, -1].astype(np.float64) + 1.0
-    return {k: v[rows, cols] for k, v in values.items()}, screened
+    needed = {"meld", "meld_continuous"} | {
+        f.band_of or f.name for f in protocol.allocation.factors
+    }
+    return {k: values[k][rows, cols] for k in needed if k in values}, screened
 
 
 def _factor_codes(factor: Factor, values: dict[str, Array]) -> Array:
