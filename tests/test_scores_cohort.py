@@ -173,3 +173,20 @@ def test_summary_reports_numbers_and_categories() -> None:
     assert repr(score_cohort(example_cohort(), "meld")) == (
         "ScoredCohort(200 rows, 0 invalid, scores=['meld'])"
     )
+
+
+def test_numeric_sex_codes_are_refused_but_numeric_grades_accepted() -> None:
+    frame = _frame(
+        sex=[0, 1],
+        bilirubin=[1.0, 1.0],
+        sodium=[135, 135],
+        inr=[1.0, 1.0],
+        creatinine=[1.0, 1.0],
+        albumin=[3.5, 3.5],
+        ascites=[0, 2],
+        encephalopathy=[1.0, 0.0],
+    )
+    result = score_cohort(frame, "meld_3,child_pugh")
+    assert result.errors["field"].tolist() == ["sex", "sex"]
+    assert "allowed: f, female, m, male" in result.errors["reason"].iloc[0]
+    assert score_cohort(frame, "child_pugh").table["child_pugh_points"].tolist() == [6, 7]

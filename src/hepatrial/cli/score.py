@@ -49,6 +49,10 @@ def _atomic_target(path: Path) -> tuple[IO[str], Path]:
     handle = tempfile.NamedTemporaryFile(
         "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False, newline=""
     )
+    # NamedTemporaryFile is private (0600); give the result the permissions of a normal file.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(handle.name, 0o666 & ~umask)
     return handle, Path(handle.name)
 
 

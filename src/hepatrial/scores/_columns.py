@@ -197,11 +197,15 @@ def coded_column(
             return np.full(n, np.nan)
         return np.full(n, default)
     raw = frame[column]
-    text = raw.astype(str).str.strip().str.lower()
-    mapped = text.map(lambda t: words.get(t, np.nan)).astype(np.float64)
-    if accept_numbers:
-        mapped = mapped.fillna(pd.to_numeric(text, errors="coerce"))
-    codes = mapped.to_numpy(dtype=np.float64)
+    if raw.dtype.kind in "iufb":
+        numbers = raw.to_numpy(dtype=np.float64)
+        codes = numbers if accept_numbers else np.full(n, np.nan)
+    else:
+        text = raw.astype(str).str.strip().str.lower()
+        mapped = text.map(dict(words)).astype(np.float64)
+        if accept_numbers:
+            mapped = mapped.fillna(pd.to_numeric(text, errors="coerce"))
+        codes = mapped.to_numpy(dtype=np.float64)
     bad = ~np.isin(codes, allowed)
     choices = [f"{a:g}" for a in allowed] if accept_numbers else []
     reason = "allowed: " + ", ".join(choices + sorted(words))
