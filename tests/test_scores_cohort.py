@@ -189,4 +189,5 @@ def test_numeric_sex_codes_are_refused_but_numeric_grades_accepted() -> None:
     result = score_cohort(frame, "meld_3,child_pugh")
     assert result.errors["field"].tolist() == ["sex", "sex"]
     assert "allowed: f, female, m, male" in result.errors["reason"].iloc[0]
-    assert score_cohort(frame, "child_pugh").table["child_pugh_points"].tolist() == [6, 7]
+    # bilirubin 1 (1) + albumin 3.5 (2) + INR 1 (1) + ascites 0/2 (1/3) + encephalopathy 1/0 (2/1)
+    assert score_cohort(frame, "child_pugh").table["child_pugh_points"].tolist() == [7, 8]
