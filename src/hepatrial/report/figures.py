@@ -89,6 +89,10 @@ def step_curves(
         y = np.concatenate([[start], table["estimate"].to_numpy(float)])
         lo = np.concatenate([[start], table["lower"].to_numpy(float)])
         hi = np.concatenate([[start], table["upper"].to_numpy(float)])
+        if t[-1] < horizon:  # hold the last value to the end of follow-up
+            t, y, lo, hi = (
+                np.append(a, v) for a, v in ((t, horizon), (y, y[-1]), (lo, lo[-1]), (hi, hi[-1]))
+            )
         ax.step(t, y, where="post", color=colours[arm], lw=1.8, label=labels.get(arm, arm))
         ax.fill_between(t, lo, hi, step="post", color=colours[arm], alpha=0.12, lw=0)
         if "censored" in table:

@@ -41,12 +41,10 @@ class ReportInput:
 
 
 def _table(frame: pd.DataFrame, table_id: str | None = None) -> str:
-    attr = f' id="{table_id}"' if table_id else ""
-    body = frame.to_html(index=False, border=0, classes="hepatrial-table", escape=True)
-    return body.replace(
-        '<table border="0" class="dataframe hepatrial-table">',
-        f'<table class="hepatrial-table"{attr}>',
+    body = frame.to_html(
+        index=False, border=0, classes="hepatrial-table", escape=True, table_id=table_id
     )
+    return str(body).replace(' class="dataframe hepatrial-table"', ' class="hepatrial-table"')
 
 
 def _figure(uri: str, caption: str, alt: str) -> str:
@@ -77,12 +75,13 @@ def _primary_card(result: EndpointResult, arms: Mapping[str, str]) -> str:
 
 
 def _km_section(data: ReportInput) -> str:
-    parts = []
+    parts: list[str] = []
     order = [data.results.experimental_arm, data.results.control_arm]
     arms = {a: figures.short_label(a) for a in order}
     for endpoint in [e for e in data.protocol.endpoints if e.kind == "time_to_event"]:
         if endpoint.variable not in TTE_PARAMS:
             continue
+        first = not parts
         horizon = float(endpoint.time_horizon_days or 365)
         tte = data.adam.adtte[data.adam.adtte["PARAMCD"] == TTE_PARAMS[endpoint.variable]]
         from hepatrial.stats.survival import kaplan_meier, numbers_at_risk
@@ -129,7 +128,7 @@ def _km_section(data: ReportInput) -> str:
         )
         parts.append(
             '<p class="caption">Numbers at risk</p>'
-            + _table(risk_frame, "numbers-at-risk" if not parts[:-2] else None)
+            + _table(risk_frame, "numbers-at-risk" if first else None)
         )
     return "".join(parts) or '<p class="note">No time-to-event endpoint in this protocol.</p>'
 

@@ -1,0 +1,152 @@
+"""The analysis plan run from the protocols on reconstructed source tables (no store).
+
+Expected values come from the reconstruction's construction (ΔΔMELD = -0.87 with
+SE = 0.9175 / t(0.975, 48), see ``hepatrial.demo.match.primary_changes``) and from hand
+formulas written in each test (binomial KM interval, Pearson chi-square).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from hepatrial.analysis.adam import derive_adam
+from hepatrial.analysis.plan import analyses, run_plan
+from hepatrial.demo import match, msc_aclf
+from hepatrial.demo.tables import source_tables
+from hepatrial.protocol import load_protocol
+
+
+@pytest.fixture(scope="module")
+def match_run():  # type: ignore[no-untyped-def]
+    protocol = load_protocol("match")
+    tables = source_tables(match.reconstruct(), protocol)
+    adam = derive_adam(tables, protocol)
+    return tables, adam, run_plan(adam, protocol, options={"purpose": "test"})
+
+
+@pytest.fixture(scope="module")
+def msc_run():  # type: ignore[no-untyped-def]
+    protocol = load_protocol("msc-aclf")
+    adam = derive_adam(source_tables(msc_aclf.reconstruct(), protocol), protocol)
+    return adam, run_plan(adam, protocol)
+
+
+def test_primary_ancova_hits_the_constructed_estimate(match_run) -> None:  # type: ignore[no-untyped-def]
+    _, _, results = match_run
+    primary = results.result("delta_meld_d90")
+    se = 0.9175 / stats.t.ppf(0.975, 48)
+    assert primary.estimate == pytest.approx(-0.87, abs=1e-9)
+    assert primary.by_arm["_fit"]["se"] == pytest.approx(se, rel=1e-9)
+    assert primary.ci_low == pytest.approx(-0.87 - 0.9175, abs=1e-9)
+    assert primary.ci_high == pytest.approx(-0.87 + 0.9175, abs=1e-9)
+    assert primary.p_value == pytest.approx(2 * stats.t.sf(0.87 / se, 48), rel=1e-9)
+    assert primary.n == 51 and primary.exclusions == ()
+    sensitivity = results.result("delta_meld_d90", "t-test")
+    assert sensitivity.role == "sensitivity" and sensitivity.n == 51
+
+
+def test_every_result_carries_the_dataset_hash(match_run) -> None:  # type: ignore[no-untyped-def]
+    _, adam, results = match_run
+    assert len(results.results) == len(analyses(load_protocol("match")))
+    assert {r.dataset_hash for r in results.results} == {adam.content_hash}
+    payload = json.loads(results.to_json())
+    assert payload["dataset_sha256"] == adam.content_hash
+    assert payload["options"] == {"purpose": "test"}
+    assert all(r["dataset_hash"] == adam.content_hash for r in payload["results"])
+
+
+def test_safety_counts_use_the_treated_population(match_run) -> None:  # type: ignore[no-untyped-def]
+    _, _, results = match_run
+    sae = results.result("sae_participants")
+    # 26 of 27 macrophage participants were treated; every control participant is in it.
+    assert sae.n == 50
+    assert sae.by_arm["standard-care"] == {"events": 5.0, "n": 24.0, "proportion": 5 / 24}
+    assert results.result("sae_events").by_arm["standard-care"]["events"] == 10.0
+    assert results.result("deaths").by_arm["standard-care"]["events"] == 3.0
+
+
+def test_unrecorded_variable_is_reported_not_estimated(match_run) -> None:  # type: ignore[no-untyped-def]
+    _, _, results = match_run
+    stiffness = results.result("liver_stiffness_over_time")
+    assert stiffness.status == "not run" and "LSM" in stiffness.note and stiffness.estimate is None
+
+
+def test_death_before_the_visit_is_excluded_and_counted(match_run) -> None:  # type: ignore[no-untyped-def]
+    tables, _, _ = match_run
+    tables = {k: v.copy() for k, v in tables.items()}
+    protocol = load_protocol("match")
+    control = tables["randomizations"].query("arm == 'standard-care'").iloc[0]
+    pid, start = control["participant_id"], pd.Timestamp(control["randomized_on"])
+    labs = tables["lab_results"]
+    late = (labs["participant_id"] == pid) & (
+        pd.to_datetime(labs["collected_on"]) > start + pd.Timedelta(days=40)
+    )
+    tables["lab_results"] = labs[~late]
+    death = {
+        "participant_id": pid,
+        "kind": "death",
+        "occurred_on": (start + pd.Timedelta(days=40)).date(),
+        "cause": "Liver failure",
+        "detail": "liver-related",
+        "severe": None,
+    }
+    tables["outcomes"] = pd.concat([tables["outcomes"], pd.DataFrame([death])], ignore_index=True)
+    primary = run_plan(derive_adam(tables, protocol), protocol).result("delta_meld_d90")
+    assert primary.n == 50
+    assert [(e.reason, e.count) for e in primary.exclusions] == [("died before day 90", 1)]
+
+
+def test_kaplan_meier_plain_interval_at_week_24(msc_run) -> None:  # type: ignore[no-untyped-def]
+    _, results = msc_run
+    primary = results.result("survival_24w")
+    for arm, (alive, n) in {"msc": (41, 56), "standard-medical-therapy": (30, 54)}.items():
+        p = alive / n
+        half = stats.norm.ppf(0.975) * math.sqrt(p * (1 - p) / n)  # Greenwood without censoring
+        v = primary.by_arm[arm]
+        assert v["survival"] == pytest.approx(p, abs=1e-12)
+        assert (v["ci_low"], v["ci_high"]) == (
+            pytest.approx(p - half, abs=1e-6),
+            pytest.approx(p + half, abs=1e-6),
+        )
+    assert round(primary.p_value, 2) == 0.03
+
+
+def _pearson(x1: int, n1: int, x2: int, n2: int) -> float:
+    a, b, c, d = x1, n1 - x1, x2, n2 - x2
+    n = n1 + n2
+    chi2 = n * (a * d - b * c) ** 2 / ((a + b) * (c + d) * (a + c) * (b + d))
+    return float(stats.chi2.sf(chi2, 1))
+
+
+def test_binary_endpoints_use_pearson_without_correction(msc_run) -> None:  # type: ignore[no-untyped-def]
+    _, results = msc_run
+    infection = results.result("severe_infection")
+    assert (
+        infection.by_arm["msc"]["events"] == 9
+        and infection.by_arm["standard-medical-therapy"]["events"] == 18
+    )
+    assert infection.p_value == pytest.approx(_pearson(9, 56, 18, 54), rel=1e-9)
+    mof = results.result("mof_or_infection_death")
+    assert mof.p_value == pytest.approx(_pearson(10, 56, 20, 54), rel=1e-9)
+    assert results.result("severe_infection", "chisq-yates").p_value > infection.p_value
+
+
+def test_supportive_cox_and_competing_risk_analyses_run(msc_run) -> None:  # type: ignore[no-untyped-def]
+    _, results = msc_run
+    cox = results.result("survival_24w", "cox")
+    assert cox.status == "done" and 0 < cox.ci_low < cox.estimate < cox.ci_high < 1
+    cif = results.result("survival_24w", "cumulative_incidence")
+    # No transplant: the cumulative incidence of death is 1 - KM survival (15/56 and 24/54).
+    assert cif.by_arm["msc"]["incidence"] == pytest.approx(15 / 56, abs=1e-12)
+    assert cif.by_arm["standard-medical-therapy"]["incidence"] == pytest.approx(24 / 54, abs=1e-12)
+
+
+def test_reconstruction_dates_are_real_calendar_dates(match_run) -> None:  # type: ignore[no-untyped-def]
+    tables, _, _ = match_run
+    assert all(isinstance(d, dt.date) for d in tables["randomizations"]["randomized_on"])
