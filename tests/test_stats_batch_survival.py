@@ -50,6 +50,14 @@ def test_logrank_many_equals_logrank_per_trial(k: int) -> None:
     _assert_batch_equals_single(data)
 
 
+def test_logrank_many_equals_logrank_with_distinct_times() -> None:
+    """Mostly distinct times take the lexsort path of the engine (ties take the packed sort)."""
+    data = _random_trials(np.random.default_rng(5), 40)
+    data["time"] = data["time"] + np.random.default_rng(6).random(data["time"].size)
+    data["time"][::7] = 3.0  # a few ties remain
+    _assert_batch_equals_single(data)
+
+
 def test_logrank_many_on_shuffled_rows_and_label_groups() -> None:
     rng = np.random.default_rng(7)
     data = _random_trials(rng, 40)
@@ -84,53 +92,54 @@ def test_property_batch_equals_single(seed: int, n_trials: int) -> None:
 
 
 def _assert_km_batch_equals_single(
-    data: dict[str, np.ndarray], t: float, conf_type: str, by_group: bool
+    data: dict[str, np.ndarray], times: list[float], conf_type: str, by_group: bool
 ) -> None:
     group = data["group"] if by_group else None
-    many = kaplan_meier_at_many(
-        data["trial"],
-        data["time"],
-        data["event"],
-        t,
-        group=group,
-        conf_type=conf_type,  # type: ignore[arg-type]
-    )
-    for i, key in enumerate(many.trials):
+    batches = [
+        kaplan_meier_at_many(
+            data["trial"],
+            data["time"],
+            data["event"],
+            t,
+            group=group,
+            conf_type=conf_type,  # type: ignore[arg-type]
+        )
+        for t in times
+    ]
+    levels = batches[0].groups or ()
+    for i, key in enumerate(batches[0].trials):
         rows = data["trial"] == key
         cells = (
-            [(rows, i)]
-            if not by_group
-            else [
-                (rows & (data["group"] == level), (i, j))
-                for j, level in enumerate(many.groups or ())
-            ]
+            [(rows & (data["group"] == level), (i, j)) for j, level in enumerate(levels)]
+            if by_group
+            else [(rows, i)]
         )
         for mask, index in cells:
             if not mask.any():
-                assert np.isnan(many.survival[index]) and many.at_risk[index] == 0
+                assert all(np.isnan(b.survival[index]) and b.at_risk[index] == 0 for b in batches)
                 continue
             single = kaplan_meier(data["time"][mask], data["event"][mask], conf_type=conf_type)  # type: ignore[arg-type]
-            at = single.at([t]).iloc[0]
-            assert many.at_risk[index] == at["at_risk"]
-            for name in ("survival", "std_err", "lower", "upper"):
-                np.testing.assert_allclose(
-                    getattr(many, name)[index], at[name], rtol=1e-12, atol=1e-15, equal_nan=True
-                )
+            at = single.at(times)
+            for b, (_, row) in zip(batches, at.iterrows(), strict=True):
+                assert b.at_risk[index] == row["at_risk"]
+                for name in ("survival", "std_err", "lower", "upper"):
+                    np.testing.assert_allclose(
+                        getattr(b, name)[index], row[name], rtol=1e-12, atol=1e-15, equal_nan=True
+                    )
 
 
 @pytest.mark.parametrize("conf_type", ["plain", "log", "log-log"])
 @pytest.mark.parametrize("by_group", [False, True])
 def test_kaplan_meier_at_many_equals_kaplan_meier_per_trial(conf_type: str, by_group: bool) -> None:
     data = _random_trials(np.random.default_rng(99), 20, k=3)
-    for t in (-1.0, 0.0, 3.0, 3.5, 7.0, 8.0):
-        _assert_km_batch_equals_single(data, t, conf_type, by_group)
+    _assert_km_batch_equals_single(data, [-1.0, 0.0, 3.0, 3.5, 7.0, 8.0], conf_type, by_group)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(1, 10), st.floats(0, 8))
 def test_property_km_batch_equals_single(seed: int, n_trials: int, t: float) -> None:
     data = _random_trials(np.random.default_rng(seed), n_trials)
-    _assert_km_batch_equals_single(data, t, "log-log", by_group=True)
+    _assert_km_batch_equals_single(data, [t], "log-log", by_group=True)
     many = kaplan_meier_at_many(data["trial"], data["time"], data["event"], t)
     s = many.survival[~np.isnan(many.survival)]
     assert np.all((s >= 0) & (s <= 1))

@@ -14,10 +14,10 @@ time with ``d`` deaths among ``n`` at risk, ``n_j`` of them in group j,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from hepatrial.stats._common import FloatArray, IntArray
 
@@ -31,22 +31,75 @@ class LogrankComponents:
     variance: FloatArray
 
 
-def _sorted_by_segment_time(segment: IntArray, time: FloatArray) -> IntArray | None:
-    """Order sorting by (segment, time), or None when the records are already in that order."""
-    if segment.size < 2:
+@dataclass(frozen=True)
+class _Runs:
+    """Records in (segment, time) order: event (bool) and group per record, run boundaries."""
+
+    event: npt.NDArray[np.bool_]
+    group: IntArray
+    starts: IntArray  # first record of each run of equal (segment, time)
+    run_segment: IntArray
+
+
+def _runs_from_keys(keys: IntArray, k: int, n_times: int) -> _Runs:
+    """Decode sorted keys ``((segment * n_times + time_rank) * k + group) * 2 + event``."""
+    event = (keys & 1).astype(bool)
+    rest = keys >> 1
+    group = rest % k
+    rest //= k  # segment * n_times + time rank: equal values form one run
+    new_run = np.empty(rest.size, dtype=bool)
+    new_run[0] = True
+    np.not_equal(rest[1:], rest[:-1], out=new_run[1:])
+    starts = np.flatnonzero(new_run)
+    return _Runs(event, group, starts, rest[starts] // n_times)
+
+
+def _packed_runs(
+    segment: IntArray, n_segments: int, time: FloatArray, event: FloatArray, group: IntArray, k: int
+) -> _Runs | None:
+    """Sort one packed integer key instead of an argsort plus gathers (times with many ties).
+
+    Times are replaced by their rank among the distinct times (hash-based ``pd.factorize``);
+    segment, time rank, group and event then fit one int64 that ``np.sort`` orders exactly.
+    Returns None when times are mostly distinct or the key would not fit.
+    """
+    probe = time[:4096]
+    if np.unique(probe).size > probe.size // 2:  # mostly distinct times: hashing would not pay
         return None
+    codes, uniques = pd.factorize(time, sort=False)
+    n_times = uniques.size
+    if n_times > max(64, time.size // 4) or n_segments * n_times * k * 2 >= 2**62:
+        return None
+    rank = np.empty(n_times, dtype=np.int64)
+    rank[np.argsort(uniques)] = np.arange(n_times)
+    keys = segment.astype(np.int64) * n_times
+    keys += rank[codes]
+    keys *= k
+    keys += group
+    keys *= 2
+    keys += event > 0
+    keys.sort()
+    return _runs_from_keys(keys, k, n_times)
+
+
+def _lexsorted_runs(
+    segment: IntArray, time: FloatArray, event: FloatArray, group: IntArray
+) -> _Runs:
+    """Sort by (segment, time) with ``np.lexsort`` (skipped when already in that order)."""
     same = segment[1:] == segment[:-1]
     if np.all((segment[1:] > segment[:-1]) | (same & (time[1:] >= time[:-1]))):
-        return None
-    return np.lexsort((time, segment))
-
-
-def _is_sorted(values: IntArray) -> bool:
-    return bool(np.all(values[1:] >= values[:-1]))
-
-
-def _take(values: npt.NDArray[Any], order: IntArray | None) -> npt.NDArray[Any]:
-    return values if order is None else values[order]
+        seg, t, e, g = segment, time, event > 0, group
+    else:
+        order = np.lexsort((time, segment))
+        seg, t = segment[order], time[order]
+        packed = (group.astype(np.int64) * 2 + (event > 0))[order]
+        e, g = (packed & 1).astype(bool), packed >> 1
+    new_run = np.empty(t.size, dtype=bool)
+    new_run[0] = True
+    np.not_equal(seg[1:], seg[:-1], out=new_run[1:])
+    new_run[1:] |= t[1:] != t[:-1]
+    starts = np.flatnonzero(new_run)
+    return _Runs(e, g, starts, seg[starts])
 
 
 def logrank_components(
@@ -61,25 +114,16 @@ def logrank_components(
 
     ``segment`` holds codes ``0..n_segments-1``, ``group`` codes ``0..k-1``, ``event`` 0/1.
     """
-    order = _sorted_by_segment_time(segment, time)
-    t = _take(time, order)
-    seg = segment if order is None or _is_sorted(segment) else segment[order]
-    # one gather of a small code instead of two of the event and group arrays
-    packed = _take(group.astype(np.int32) * 2 + (event > 0), order)
-    g, e = packed >> 1, (packed & 1).astype(np.float64)
-    n_records = t.size
     observed = np.zeros((n_segments, k))
     expected = np.zeros((n_segments, k))
     variance = np.zeros((n_segments, k, k))
-    if n_records == 0:
+    if time.size == 0:
         return LogrankComponents(observed, expected, variance)
-    new_run = np.empty(n_records, dtype=bool)
-    new_run[0] = True
-    np.not_equal(seg[1:], seg[:-1], out=new_run[1:])
-    new_run[1:] |= t[1:] != t[:-1]
-    starts = np.flatnonzero(new_run)
-    run_segment = seg[starts]
-    at_risk, deaths = _risk_sets(starts, run_segment, e, g, k)
+    runs = _packed_runs(segment, n_segments, time, event, group, k) or _lexsorted_runs(
+        segment, time, event, group
+    )
+    run_segment = runs.run_segment
+    at_risk, deaths = _risk_sets(runs, k)
     for j in range(k):
         observed[:, j] = np.bincount(run_segment, deaths[j], minlength=n_segments)
     has_death = deaths.sum(axis=0) > 0
@@ -102,10 +146,9 @@ def logrank_components(
     return LogrankComponents(observed, expected, variance)
 
 
-def _risk_sets(
-    starts: IntArray, run_segment: IntArray, event: FloatArray, group: IntArray, k: int
-) -> tuple[FloatArray, FloatArray]:
+def _risk_sets(runs: _Runs, k: int) -> tuple[FloatArray, FloatArray]:
     """Numbers at risk (k, runs) and deaths (k, runs) of each group at each run."""
+    starts, run_segment = runs.starts, runs.run_segment
     n_runs = starts.size
     first_of_segment = np.empty(n_runs, dtype=bool)
     first_of_segment[0] = True
@@ -116,9 +159,9 @@ def _risk_sets(
     at_risk = np.empty((k, n_runs))
     deaths = np.empty((k, n_runs))
     for j in range(k):
-        in_group = group == j
+        in_group = runs.group == j
         count = np.add.reduceat(in_group.astype(np.int64), starts)
-        deaths[j] = np.add.reduceat(np.where(in_group, event, 0.0), starts)
+        deaths[j] = np.add.reduceat((in_group & runs.event).astype(np.float64), starts)
         total = np.cumsum(count)
         # integer arithmetic: leaving after this run = total through segment end - total so far
         at_risk[j] = total[last_run] - total + count
