@@ -254,7 +254,7 @@ def meld_3_engine(
     inr_log = np.maximum(inr, 1.0)
     np.log(inr_log, out=inr_log)
     cr = np.clip(creatinine_mg_dl, 1.0, 3.0)
-    cr[np.broadcast_to(dialysis, cr.shape)] = 3.0
+    np.copyto(cr, 3.0, where=dialysis)
     np.log(cr, out=cr)
     na_gap = np.clip(sodium_mmol_l, 125.0, 137.0)
     np.subtract(137.0, na_gap, out=na_gap)
@@ -273,7 +273,8 @@ def meld_3_engine(
     score += cr_term
     alb_gap *= 1.85
     score += alb_gap
-    score += np.where(female_or_adolescent, 7.33, 6.0)
+    score += 6.0
+    np.add(score, 1.33, out=score, where=female_or_adolescent)
     return np.asarray(score, dtype=np.float64)
 
 
@@ -367,7 +368,8 @@ def meld_3(
         flag(dialysis, "dialysis"),
     )
     engine = meld_3_engine if rounding == "continuous" else _meld_3_optn
-    result = blockwise(engine, is_female | adolescent, bili, na, inr_, cr, alb, dia)
+    extra_points = is_female if age is None else is_female | adolescent
+    result = blockwise(engine, extra_points, bili, na, inr_, cr, alb, dia)
     return finish(result, scalar)  # type: ignore[no-any-return]
 
 
