@@ -151,6 +151,8 @@ def test_options_reach_the_scores_and_unknowns_are_refused() -> None:
         score_cohort(frame, "meld,meld4")
     with pytest.raises(ValueError, match="options for unknown score"):
         score_cohort(frame, "meld", options={"meld4": {}})
+    with pytest.raises(ValueError, match=r"meld_na has no option varient; options: .*variant"):
+        score_cohort(frame, "meld_na", options={"meld_na": {"varient": "kim2008"}})
     with pytest.raises(ValueError, match="no score requested"):
         score_cohort(frame, "")
 

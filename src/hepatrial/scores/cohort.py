@@ -8,6 +8,7 @@ are never dropped: invalid rows keep their place with empty scores.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
@@ -357,6 +358,42 @@ _OUTPUTS: dict[str, Output] = {
 }
 
 
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "meld": meld,
+    "meld_na": meld_na,
+    "meld_3": meld_3,
+    "child_pugh": child_pugh,
+    "albi": albi,
+    "fib4": fib4,
+    "apri": apri,
+    "elf": elf,
+    "mayo_pbc": mayo_pbc,
+    "clif_of": clif_of,
+    "aclf_grade": clif_of,
+    "clif_c_aclf": clif_of,
+    "clif_c_ad": clif_c_ad,
+    "aarc": aarc,
+    "cossh_aclf_ii": cossh_aclf_ii,
+}
+
+
+def _check_options(options: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse options for unknown scores and options a score does not have (typos fail loudly)."""
+    unknown = set(options) - set(SCORE_INPUTS)
+    if unknown:
+        raise ValueError(f"options for unknown score(s): {', '.join(sorted(unknown))}")
+    for name, given in options.items():
+        function = _FUNCTIONS[name]
+        inputs = set(SCORE_INPUTS["clif_of" if function is clif_of else name])
+        allowed = set(inspect.signature(function).parameters) - inputs
+        wrong = set(given) - allowed
+        if wrong:
+            raise ValueError(
+                f"{name} has no option {', '.join(sorted(wrong))}; "
+                f"options: {', '.join(sorted(allowed)) or 'none'}"
+            )
+
+
 def _parse_scores(scores: Iterable[str] | str) -> tuple[str, ...]:
     names = scores.split(",") if isinstance(scores, str) else list(scores)
     names = [n.strip() for n in names if n.strip()]
@@ -407,9 +444,7 @@ def score_cohort(
     """
     names = _parse_scores(scores)
     options = dict(options or {})
-    unknown = set(options) - set(SCORE_INPUTS)
-    if unknown:
-        raise ValueError(f"options for unknown score(s): {', '.join(sorted(unknown))}")
+    _check_options(options)
     problems = col.Problems()
     assumptions: list[str] = []
     frame = frame.reset_index(drop=True)
