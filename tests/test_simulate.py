@@ -155,6 +155,18 @@ def test_group_sequential_stops_spend_alpha_under_the_null() -> None:
     _within_mc(result.power, 0.025, trials)
 
 
+def test_group_sequential_change_in_meld_under_the_null() -> None:
+    # Looks at half and all participants reaching day 90; the ANCOVA t is mapped to Z through
+    # its P value, so each look spends (about) its alpha.
+    design = gs_boundaries(k=2, alpha=0.05, spending="pocock")
+    trials = 5000
+    result = simulate(protocol="match", n=120, boundaries=design, trials=trials, seed=6, workers=1)
+    spent = np.diff((0.0, *design.alpha_spent))
+    for simulated, expected in zip(result.stop_efficacy, spent, strict=True):
+        _within_mc(simulated, float(expected), trials)
+    assert result.expected_n < 120
+
+
 def test_group_sequential_design_stops_early_under_the_alternative() -> None:
     design = gs_boundaries(k=3, alpha=0.05, beta=0.2, futility="obf")
     result = simulate(
@@ -230,3 +242,19 @@ def test_bad_scenarios_are_refused() -> None:
         simulate(protocol="match", n=20, trials=10, seed=1, backend="dask")
     with pytest.raises(ValueError, match="no default patient model"):
         simulate(protocol="realistic", n=20, trials=10, seed=1, workers=1)
+
+
+def test_patient_model_files_refuse_typos_and_bad_matrices() -> None:
+    from pydantic import ValidationError
+
+    data = pm.load_model("hbv-aclf").model_dump()
+    with pytest.raises(ValidationError, match="accrual_per_mont"):
+        pm.PatientModel.model_validate({**data, "accrual_per_mont": 3.0})
+    labs = {
+        **data["labs"],
+        "log_correlation": [[1.0, 0.9, 0.9], [0.9, 1.0, -0.9], [0.9, -0.9, 1.0]],
+    }
+    with pytest.raises(ValidationError, match="positive definite"):
+        pm.PatientModel.model_validate({**data, "labs": labs})
+    with pytest.raises(ValidationError, match="unknown events"):
+        pm.PatientModel.model_validate({**data, "effects": {"hr_applies_to": ["stroke"]}})

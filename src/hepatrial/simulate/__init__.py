@@ -16,10 +16,10 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "Scenario": "runner",
-    "SimulationResult": "runner",
+    "SimulationResult": "results",
     "simulate": "runner",
     "simulate_grid": "runner",
-    "GridResult": "runner",
+    "GridResult": "results",
     "PatientModel": "patients",
     "load_model": "patients",
     "MODELS": "patients",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -270,6 +270,3 @@ def meld_at(
     """A measured MELD at ``day``: true MELD + drift · day/365.25 + shift + measurement noise."""
     noise = course.measurement_sd * rng.standard_normal(meld_true.shape)
     return np.asarray(meld_true + drift_per_year * (day / 365.25) + shift + noise)
-
-
-Kind = Literal["change", "survival"]

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hepatrial.design import GsBoundaries
+from hepatrial.exceptions import ProtocolError
 from hepatrial.simulate import analysis, trial
 from hepatrial.simulate import patients as pm
 from hepatrial.simulate.results import GridResult, SimulationResult, summarize
@@ -105,7 +106,20 @@ class Scenario:
 
 
 def _is_survival(scenario: Scenario) -> bool:
-    return trial.cached_protocol(scenario.protocol).primary_endpoint.kind == "time_to_event"
+    """Whether the primary analysis is a log-rank test (else ANCOVA of the MELD change)."""
+    endpoint = trial.cached_protocol(scenario.protocol).primary_endpoint
+    survival = endpoint.kind == "time_to_event"
+    if survival and "logrank" not in (endpoint.test, endpoint.estimator):
+        raise ProtocolError(
+            f"{scenario.protocol}: the simulated time-to-event analysis is the log-rank test; "
+            f"the protocol names estimator={endpoint.estimator!r}, test={endpoint.test!r}"
+        )
+    if not survival and endpoint.estimator != "ancova":
+        raise ProtocolError(
+            f"{scenario.protocol}: the simulated change-from-baseline analysis is ANCOVA; "
+            f"the protocol names estimator={endpoint.estimator!r}"
+        )
+    return survival
 
 
 def run_block(scenario: Scenario, seed: int, block: int, n_trials: int) -> analysis.TrialOutcomes:
@@ -116,7 +130,7 @@ def run_block(scenario: Scenario, seed: int, block: int, n_trials: int) -> analy
     effects = trial.Effects(scenario.hr, scenario.meld_shift, scenario.risk_ratio)
     accrual = scenario.accrual_per_month or model.accrual_per_month
     data = trial.simulate_block(protocol, model, rng, n_trials, scenario.n, effects, accrual)
-    survival = protocol.primary_endpoint.kind == "time_to_event"
+    survival = _is_survival(scenario)
     if scenario.boundaries is None:
         looks = analysis.Looks.fixed(scenario.alpha)
     else:
