@@ -37,7 +37,10 @@ def labs_for_meld(meld: float, day: int, rng: np.random.Generator) -> tuple[LabR
         creatinine = float(rng.uniform(0.55, 0.99))
     else:
         bilirubin_share, inr_share, creatinine_share = rng.dirichlet([2.0, 2.5, 1.0])
-        creatinine = math.exp(creatinine_share * excess / _CREATININE_COEF)
+        # keep creatinine below the formula's 4.0 mg/dL cap, where it would stop counting
+        capped = min(creatinine_share, 0.95 * math.log(4.0) * _CREATININE_COEF / excess)
+        bilirubin_share += creatinine_share - capped
+        creatinine = math.exp(capped * excess / _CREATININE_COEF)
     bilirubin = math.exp(bilirubin_share * excess / _BILIRUBIN_COEF)
     inr = math.exp(inr_share * excess / _INR_COEF)
     return (

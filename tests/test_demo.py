@@ -1,0 +1,155 @@
+"""The demonstration: reconstruction constraints, the store build through the operations API,
+and the reproduction of every published figure (the demo's own check is the test)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from hepatrial.demo import match, msc_aclf
+from hepatrial.demo._labs import continuous_meld, labs_for_meld
+from hepatrial.demo.compare import compare, round_half_up
+from hepatrial.demo.reconstruct import published_sizes, reconstruct
+from hepatrial.demo.run import TrialOutcome, run_demo
+from hepatrial.scores import meld
+
+
+def test_labs_invert_the_continuous_meld() -> None:
+    rng = np.random.default_rng(1)
+    for target in (7.0, 10.0, 13.37, 16.9, 24.0):
+        labs = {r.test: r.value for r in labs_for_meld(target, 0, rng)}
+        assert continuous_meld(labs["bilirubin"], labs["inr"], labs["creatinine"]) == pytest.approx(
+            target, abs=1e-10
+        )
+        project = meld(
+            bilirubin=labs["bilirubin"],
+            inr=labs["inr"],
+            creatinine=labs["creatinine"],
+            rounding="continuous",
+        )
+        assert project == pytest.approx(target, abs=1e-10)
+
+
+def test_primary_changes_hit_estimate_and_se_for_any_baseline() -> None:
+    rng = np.random.default_rng(7)
+    arm = rng.permutation(np.repeat([True, False], [27, 24]))
+    baseline = rng.uniform(10, 17, 51)
+    change = match.primary_changes(arm, baseline, rng)
+    X = np.column_stack([np.ones(51), arm.astype(float), baseline])
+    beta, *_ = np.linalg.lstsq(X, change, rcond=None)
+    resid = change - X @ beta
+    se = np.sqrt(resid @ resid / 48 * np.linalg.inv(X.T @ X)[1, 1])
+    assert beta[1] == pytest.approx(-0.87, abs=1e-12)
+    assert se == pytest.approx(0.9175 / stats.t.ppf(0.975, 48), rel=1e-12)
+
+
+def test_death_day_search_lands_in_the_window() -> None:
+    calls = []
+
+    def p_of(time, event, group):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        from hepatrial.stats import logrank
+
+        return float(logrank(time, event, group).p_value)
+
+    days = msc_aclf.search_death_days(np.random.default_rng(11), p_of)
+    assert (days["MSC"].size, days["SMT"].size) == (15, 24)
+    assert days["MSC"].max() < 168 and days["SMT"].min() >= 3
+    assert len(calls) >= 1
+
+
+def test_reconstruction_is_seeded_and_checks_arm_sizes() -> None:
+    first, second = reconstruct("match"), reconstruct("match")
+    assert first.participants == second.participants
+    assert "SYNTHETIC RECONSTRUCTION" in first.label
+    with pytest.raises(ValueError, match="published arm sizes"):
+        reconstruct("match", arms=["macrophage"] * 51)
+    with pytest.raises(ValueError, match="no reconstruction"):
+        reconstruct("realistic")
+    assert published_sizes("msc-aclf") == {"msc": 56, "standard-medical-therapy": 54}
+
+
+def test_round_half_up() -> None:
+    assert round_half_up(0.0475, 1) == 0.0
+    assert round_half_up(-0.875, 2) == -0.88
+    assert round_half_up(68.85, 1) == 68.9
+    assert round_half_up(0.035459, 2) == 0.04
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[TrialOutcome]]:
+    out = tmp_path_factory.mktemp("demo")
+    stages: list[tuple[str, str]] = []
+    outcomes = run_demo(out, on_stage=lambda t, s: stages.append((t, s)))
+    assert ("match", "done") in stages and ("msc-aclf", "done") in stages
+    return out, outcomes
+
+
+@pytest.mark.slow
+def test_demo_reproduces_every_published_figure(demo) -> None:  # type: ignore[no-untyped-def]
+    _, outcomes = demo
+    assert [o.protocol for o in outcomes] == ["match", "msc-aclf"]
+    for outcome in outcomes:
+        failed = outcome.comparison[~outcome.comparison["matches"]]
+        assert failed.empty, failed.to_string()
+    table = {(r.trial, r.key): r for r in outcomes[0].comparison.itertuples()} | {
+        (r.trial, r.key): r for r in outcomes[1].comparison.itertuples()
+    }
+    # The published strings, checked here once more against the paper's abstract.
+    assert table["match", "ddmeld"].as_printed == "-0.87"
+    assert table["match", "ddmeld_ci_low"].as_printed == "-1.79"
+    assert table["match", "ddmeld_p"].as_printed == "0.06"
+    assert table["match", "control_sae_events"].as_printed == "10"
+    assert table["msc-aclf", "surv_msc"].as_printed == "73.2"
+    assert table["msc-aclf", "surv_smt_high"].as_printed == "68.9"
+    assert table["msc-aclf", "logrank_p"].as_printed == "0.03"
+    assert table["msc-aclf", "infection_p"].as_printed == "0.04"
+    assert table["msc-aclf", "mof_p"].as_printed == "0.02"
+
+
+@pytest.mark.slow
+def test_demo_writes_reports_results_and_an_intact_audited_store(demo) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial.store import make_engine, session_factory, verify_audit
+
+    out, outcomes = demo
+    for outcome in outcomes:
+        assert outcome.report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+        payload = json.loads(outcome.results_json.read_text(encoding="utf-8"))
+        assert payload["dataset_sha256"] == outcome.dataset_hash
+        assert "SYNTHETIC RECONSTRUCTION" in payload["synthetic_reconstruction"]
+        assert len(payload["published_vs_reproduced"]) == len(outcome.comparison)
+        with session_factory(make_engine(outcome.database_url))() as session:
+            assert verify_audit(session).ok
+    assert (out / "match-comparison.csv").is_file()
+
+
+@pytest.mark.slow
+def test_report_command_on_a_demo_store(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial.cli.main import app
+
+    _, outcomes = demo
+    html, results = tmp_path / "r.html", tmp_path / "r.json"
+    run = CliRunner().invoke(
+        app, ["report", "--db", outcomes[1].database_url, "-o", str(html), "--json", str(results)]
+    )
+    assert run.exit_code == 0, run.output
+    assert json.loads(results.read_text())["dataset_sha256"] == outcomes[1].dataset_hash
+    assert 'id="numbers-at-risk"' in html.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_figure_that_does_not_round_is_flagged(demo) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial.analysis.store import analyse_store
+
+    _, outcomes = demo
+    analysis = analyse_store(outcomes[0].database_url)
+    trial = reconstruct("match")
+    wrong = dataclasses.replace(trial.figures[0], value=-0.86)
+    flagged = compare(dataclasses.replace(trial, figures=(wrong,)), analysis.adam, analysis.results)
+    assert flagged["matches"].tolist() == [False]
