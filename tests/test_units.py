@@ -115,7 +115,7 @@ def test_implausible_creatinine_names_field_value_range_and_mix_up() -> None:
     with pytest.raises(UnitError) as info:
         check_plausible(88, "creatinine")
     assert str(info.value) == (
-        "creatinine=88 mg/dL is implausible for serum creatinine (allowed 0.1-25 mg/dL); "
+        "creatinine=88 mg/dL is implausible (allowed 0.1-25 mg/dL); "
         "88 µmol/L would be 1.0 mg/dL"
     )
     assert isinstance(info.value, ValueError)

@@ -454,8 +454,7 @@ def implausible_message(value: float, analyte: str, unit: str | None, field: str
         return f"{field}={value} {shown} is not a finite number"
     low, high = plausible_range(analyte, unit)
     message = (
-        f"{field}={_fmt(value)} {shown} is implausible for {spec.description} "
-        f"(allowed {_fmt(low)}-{_fmt(high)} {shown})"
+        f"{field}={_fmt(value)} {shown} is implausible (allowed {_fmt(low)}-{_fmt(high)} {shown})"
     )
     hint = mix_up_hint(value, analyte, unit)
     return f"{message}; {hint}" if hint else f"{message}; check the value and its unit"
@@ -483,7 +482,7 @@ def check_plausible(
     UnitError
         If any value is missing or outside the plausible range. For arrays the message names
         the first offending index and how many values are implausible, for example
-        ``"creatinine[3]=88 mg/dL is implausible for serum creatinine (allowed 0.1-25 mg/dL);
+        ``"creatinine[3]=88 mg/dL is implausible (allowed 0.1-25 mg/dL);
         88 µmol/L would be 1.0 mg/dL (2 of 500 values are missing or implausible)"``.
 
     Examples
@@ -491,8 +490,8 @@ def check_plausible(
     >>> check_plausible(88, "creatinine")
     Traceback (most recent call last):
     ...
-    hepatrial.exceptions.UnitError: creatinine=88 mg/dL is implausible for serum creatinine \
-(allowed 0.1-25 mg/dL); 88 µmol/L would be 1.0 mg/dL
+    hepatrial.exceptions.UnitError: creatinine=88 mg/dL is implausible (allowed 0.1-25 mg/dL); \
+88 µmol/L would be 1.0 mg/dL
     """
     if isinstance(value, Quantity):
         raw, unit = value.value, value.unit
