@@ -16,6 +16,8 @@ calling process when ``workers=1``); ``"dask"`` submits them to an existing Dask
 from __future__ import annotations
 
 import math
+import multiprocessing
+import multiprocessing.context
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -183,6 +185,16 @@ def _trials_of(task: _Task) -> int:
     return min(task.last_block * BLOCK_TRIALS, task.trials) - task.first_block * BLOCK_TRIALS
 
 
+def _process_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server process (never from a caller with live threads,
+    such as a progress bar), with the simulator preloaded so that they start quickly."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["hepatrial.simulate.runner"])
+    return context
+
+
 def _execute_local(
     tasks: list[_Task], workers: int, progress: Progress | None
 ) -> list[analysis.TrialOutcomes]:
@@ -196,7 +208,7 @@ def _execute_local(
             if progress:
                 progress(done, total)
         return [r for r in results if r is not None]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
         futures = {pool.submit(_run_task, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             i = futures[future]
