@@ -139,3 +139,32 @@ def enrol(
         randomized_on=day,
         weight_kg=weight_kg,
     )
+
+
+def msc_patient(*, high_meld: bool, collected_on: dt.date = SCREEN_DAY) -> dict[str, object]:
+    """An eligible MSC-ACLF screening record in either MELD stratum (cut-point 22).
+
+    UNOS MELD, creatinine at its floor of 1.0 (ln 1 = 0):
+    high: 3.78 ln 15 + 11.2 ln 1.8 + 6.43 = 10.236 + 6.583 + 6.43 = 23.25 (band >= 22);
+    low:  3.78 ln 11 + 11.2 ln 1.5 + 6.43 = 9.064 + 4.541 + 6.43 = 20.04 (band < 22).
+    Bilirubin 15 and 11 mg/dL are 256.5 and 188.1 µmol/L, both >= 171 µmol/L.
+    """
+    bilirubin, inr = (15.0, 1.8) if high_meld else (11.0, 1.5)
+    day = collected_on.isoformat()
+    return {
+        "age": 45,
+        "sex": "female",
+        "labs": [
+            {"analyte": "bilirubin", "value": bilirubin, "unit": "mg/dL", "collected_on": day},
+            {"analyte": "inr", "value": inr, "unit": "1", "collected_on": day},
+            {"analyte": "creatinine", "value": 0.9, "unit": "mg/dL", "collected_on": day},
+        ],
+        "facts": {
+            "hbsag_positive_over_6_months": True,
+            "ascites_or_encephalopathy_within_4_weeks": True,
+            "hcc": False,
+            "other_active_malignancy": False,
+            "pregnant_or_breastfeeding": False,
+            "hcv_or_hiv_coinfection": False,
+        },
+    }

@@ -99,19 +99,85 @@ def _check_timing(protocol: Protocol, screening: Screening, on: dt.date) -> None
         )
 
 
-def _history(session: Session) -> list[PriorAssignment]:
+@dataclass
+class _Sequence:
+    """A process-local copy of the committed allocation history of one store."""
+
+    history: list[PriorAssignment]
+    participants: list[str]
+
+
+_sequences: dict[str, _Sequence] = {}
+_seeds: dict[str, bytes] = {}
+_allocators: dict[str, Allocator] = {}
+
+
+def _store_key(session: Session, trial: Trial) -> str:
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    return f"{url}|{trial.id}|{trial.seed_commitment}|{trial.created_at.isoformat()}"
+
+
+def _history(session: Session, key: str) -> _Sequence:
+    """The committed allocation history, read incrementally (allocations are append-only).
+
+    Only rows after the cached ones are read; the last cached row is read again and must
+    match, otherwise (a different store at the same URL) the whole history is reloaded.
+    """
+    cached = _sequences.get(key) or _Sequence([], [])
+    start = len(cached.history)
     rows = session.execute(
-        select(Randomization.sequence_number, Randomization.arm, Randomization.factors).order_by(
-            Randomization.sequence_number
+        select(
+            Randomization.sequence_number,
+            Randomization.arm,
+            Randomization.factors,
+            Randomization.participant_id,
         )
+        .where(Randomization.sequence_number >= max(start, 1))
+        .order_by(Randomization.sequence_number)
     ).all()
-    return [PriorAssignment(n, arm, dict(factors)) for n, arm, factors in rows]
+    if start:
+        first = rows[0] if rows else None
+        if first is None or first[0] != start or first[3] != cached.participants[-1]:
+            _sequences.pop(key, None)
+            return _history(session, key)
+        rows = rows[1:]
+    for number, arm, factors, participant in rows:
+        if number != len(cached.history) + 1:
+            raise AllocationError(
+                f"randomization sequence numbers jump to {number} after "
+                f"{len(cached.history)}; run `hepatrial audit verify`"
+            )
+        cached.history.append(PriorAssignment(number, arm, dict(factors)))
+        cached.participants.append(participant)
+    _sequences[key] = cached
+    return cached
 
 
-def _seed(session: Session, trial: Trial) -> bytes:
-    return session.execute(
-        select(AllocationSecret.seed).where(AllocationSecret.trial_id == trial.id)
+def _seed(session: Session, trial: Trial, key: str) -> bytes:
+    seed = _seeds.get(key)
+    if seed is None:
+        seed = session.execute(
+            select(AllocationSecret.seed).where(AllocationSecret.trial_id == trial.id)
+        ).scalar_one()
+        _seeds[key] = seed
+    return seed
+
+
+def _allocator(trial: Trial, protocol: Protocol) -> Allocator:
+    allocator = _allocators.get(trial.protocol_sha256)
+    if allocator is None:
+        allocator = _allocators[trial.protocol_sha256] = Allocator.from_protocol(protocol)
+    return allocator
+
+
+def _refuse_repeat(session: Session, participant_id: str) -> None:
+    already = session.execute(
+        select(Randomization).where(Randomization.participant_id == participant_id)
     ).scalar_one()
+    raise AllocationError(
+        f"participant {participant_id!r} was already randomized on {already.randomized_on} "
+        f"(#{already.sequence_number}, arm {already.arm!r}); a participant is randomized once"
+    )
 
 
 def _needs_weight(protocol: Protocol, weight_kg: float | None) -> None:
@@ -155,25 +221,22 @@ def randomize(
     """
     on = randomized_on or dt.date.today()
     with write_operation(session, user):
+        # Checks first: on PostgreSQL they run before the trial row is locked.
         acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
-        trial = get_trial(session, lock=True)
         get_participant(session, participant_id, acting)
+        trial = get_trial(session)
         protocol = trial_protocol(trial)
         _needs_weight(protocol, weight_kg)
-        already = session.execute(
-            select(Randomization).where(Randomization.participant_id == participant_id)
-        ).scalar_one_or_none()
-        if already is not None:
-            raise AllocationError(
-                f"participant {participant_id!r} was already randomized on "
-                f"{already.randomized_on} (#{already.sequence_number}, arm {already.arm!r}); "
-                "a participant is randomized once"
-            )
+        key = _store_key(session, trial)
+        seed = _seed(session, trial, key)
+        get_trial(session, lock=True)
+        sequence = _history(session, key)
+        if participant_id in sequence.participants:
+            _refuse_repeat(session, participant_id)
         screening = _latest_screening(session, participant_id)
         _check_timing(protocol, screening, on)
-        history = _history(session)
-        assignment = Allocator.from_protocol(protocol).assign(
-            seed=_seed(session, trial), history=history, factors=dict(screening.factors)
+        assignment = _allocator(trial, protocol).assign(
+            seed=seed, history=sequence.history, factors=dict(screening.factors)
         )
         row = Randomization(
             participant_id=participant_id,
@@ -337,6 +400,7 @@ def verify_allocations(session: Session) -> ReplayReport:
     with read_operation(session):
         trial = get_trial(session)
         protocol = trial_protocol(trial)
-        return Allocator.from_protocol(protocol).replay(
-            seed=_seed(session, trial), history=_history(session)
-        )
+        key = _store_key(session, trial)
+        _sequences.pop(key, None)  # replay what is stored now, not this process's copy
+        history = list(_history(session, key).history)
+        return _allocator(trial, protocol).replay(seed=_seed(session, trial, key), history=history)

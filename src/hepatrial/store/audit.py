@@ -2,19 +2,21 @@
 
 How it works
 ------------
-A ``Session`` made by :func:`hepatrial.store.engine.session_factory` carries an
-``after_flush`` hook. After each flush it writes one ``audit_log`` row per inserted, updated or
-deleted :class:`~hepatrial.store.base.Audited` row, with the acting user
-(:func:`acting_as`), the table, the record id, the action and the row before and after as
-canonical JSON. Each entry's hash is
+A ``Session`` made by :func:`hepatrial.store.engine.session_factory` carries three hooks.
+``after_flush`` describes every inserted, updated or deleted
+:class:`~hepatrial.store.base.Audited` row: the acting user (:func:`acting_as`), the table, the
+record id, the action and the row before and after as canonical JSON. ``before_commit``
+appends these descriptions to ``audit_log`` in the same transaction, just before it commits;
+``after_rollback`` forgets them. Each entry's hash is
 
 .. math:: h_i = \\mathrm{SHA256}(\\mathrm{canonical\\_json}(seq_i, time_i, user_i, table_i,
           record_i, action_i, before_i, after_i, h_{i-1}))
 
 with :math:`h_0` = 64 zeros, canonical JSON being sorted keys, no spaces, UTF-8. The single
 ``audit_head`` row holds the last sequence number and hash; it is read ``FOR UPDATE``, so
-concurrent writers append one after another and the chain never forks. Because the log is
-written by the same flush as the data, a rolled-back or killed transaction leaves neither.
+concurrent writers append one after another and the chain never forks, and the lock is held
+only from the append to the commit. Because the log is written in the same transaction as
+the data, a rolled-back or killed transaction leaves neither.
 
 :func:`verify_audit` recomputes the chain, then replays it and compares the final state of
 every record with the tables, so a direct SQL edit of either the log or the data is found and
@@ -42,6 +44,7 @@ from hepatrial.store.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
 ACTOR_KEY = "hepatrial.actor"
+PENDING_KEY = "hepatrial.audit_pending"
 
 
 def canonical_json(value: Any) -> str:
@@ -108,6 +111,7 @@ def _pending_changes(session: Session) -> list[tuple[str, Audited, str | None, s
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    """Describe the flushed changes; they are chained and written just before commit."""
     changes = _pending_changes(session)
     if not changes:
         return
@@ -117,6 +121,27 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
             "a write to trial data needs an acting user for the audit log; wrap it in "
             "`with hepatrial.store.acting_as(session, user_id):` (service functions do this)"
         )
+    pending: list[dict[str, Any]] = session.info.setdefault(PENDING_KEY, [])
+    for action, obj, before, after in changes:
+        pending.append(
+            {
+                "user_id": str(actor),
+                "table_name": obj.__class__.__table__.name,  # type: ignore[attr-defined]
+                "record_id": obj.audit_record_id(),
+                "action": action,
+                "before": before,
+                "after": after,
+            }
+        )
+
+
+def _before_commit(session: Session) -> None:
+    """Append the transaction's changes to the chain, holding the head lock only until commit."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
+    if not pending:
+        return
     connection = session.connection()
     head = connection.execute(
         select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
@@ -124,18 +149,9 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     seq, prev_hash = head.last_seq, head.last_hash
     now = utc_now()
     rows: list[dict[str, Any]] = []
-    for action, obj, before, after in changes:
+    for change in pending:
         seq += 1
-        fields = {
-            "seq": seq,
-            "recorded_at": canonical_time(now),
-            "user_id": str(actor),
-            "table_name": obj.__class__.__table__.name,  # type: ignore[attr-defined]
-            "record_id": obj.audit_record_id(),
-            "action": action,
-            "before": before,
-            "after": after,
-        }
+        fields = {"seq": seq, "recorded_at": canonical_time(now), **change}
         digest = entry_hash(fields, prev_hash)
         rows.append({**fields, "recorded_at": now, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
@@ -145,12 +161,21 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     )
 
 
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
 def install_audit_hook(session_class: type[Session]) -> None:
-    """Register the audit ``after_flush`` hook on a session class (done by the factory)."""
+    """Register the audit hooks on a session class (done by the session factory)."""
     from sqlalchemy import event
 
-    if not event.contains(session_class, "after_flush", _after_flush):
-        event.listen(session_class, "after_flush", _after_flush)
+    for name, hook in (
+        ("after_flush", _after_flush),
+        ("before_commit", _before_commit),
+        ("after_rollback", _after_rollback),
+    ):
+        if not event.contains(session_class, name, hook):
+            event.listen(session_class, name, hook)
 
 
 @dataclass(frozen=True)
