@@ -59,14 +59,20 @@ def _primary_card(result: EndpointResult, arms: Mapping[str, str]) -> str:
     if result.ci_low is not None and not np.isnan(result.ci_low):
         ci = f" (95% CI {tables.fmt_num(result.ci_low)} to {tables.fmt_num(result.ci_high)})"
     value = f"{tables.fmt_num(result.estimate)}{ci}"
-    if result.kind == "time_to_event":
-        value = tables.by_arm_text(result, arms)
+    if result.kind == "time_to_event" and all(a in result.by_arm for a in arms):
+        value = " vs ".join(f"{100 * result.by_arm[a]['survival']:.1f}%" for a in arms)
+        detail = tables.by_arm_text(result, arms)
+        return _card(result, value, detail)
+    return _card(result, value, result.estimate_label)
+
+
+def _card(result: EndpointResult, value: str, detail: str) -> str:
     exclusions = "; ".join(f"{e.reason}: {e.count}" for e in result.exclusions) or "none"
     return (
         '<section class="primary" id="primary-result">'
         f'<div class="card"><div class="label">Primary endpoint · {html.escape(result.label)}</div>'
         f'<div class="value">{html.escape(value)}</div>'
-        f'<div class="label">{html.escape(result.estimate_label)}</div></div>'
+        f'<div class="label">{html.escape(detail)}</div></div>'
         '<div class="card"><div class="label">Test</div>'
         f'<div class="value">P = {tables.fmt_p(result.p_value)}</div>'
         f'<div class="label">{html.escape(result.note)} · population {result.population} · '
