@@ -143,3 +143,16 @@ def test_property_km_batch_equals_single(seed: int, n_trials: int, t: float) -> 
     many = kaplan_meier_at_many(data["trial"], data["time"], data["event"], t)
     s = many.survival[~np.isnan(many.survival)]
     assert np.all((s >= 0) & (s <= 1))
+
+
+def test_logrank_many_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trials grouped in rows are processed in blocks of whole trials; results are unchanged."""
+    import hepatrial.stats.batch.survival as batch_survival
+
+    data = _random_trials(np.random.default_rng(8), 50)
+    whole = logrank_many(data["trial"], data["time"], data["event"], data["group"])
+    monkeypatch.setattr(batch_survival, "CHUNK_ROWS", 37)
+    chunked = logrank_many(data["trial"], data["time"], data["event"], data["group"])
+    np.testing.assert_array_equal(chunked.trials, whole.trials)
+    for name in ("statistic", "observed", "expected", "variance", "p_value"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))

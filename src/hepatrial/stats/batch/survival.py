@@ -22,7 +22,11 @@ import pandas as pd
 from hepatrial.stats._common import FloatArray, IntArray, as_float_array
 from hepatrial.stats._km_cells import km_at_cells
 from hepatrial.stats._km_engine import ConfType, std_err_of_survival
-from hepatrial.stats._logrank_engine import chi_square_many, logrank_components
+from hepatrial.stats._logrank_engine import (
+    LogrankComponents,
+    chi_square_many,
+    logrank_components,
+)
 from hepatrial.stats._survival_input import as_event_array, check_times
 from hepatrial.stats.logrank import p_value_chi2
 from hepatrial.stats.survival import check_options
@@ -102,12 +106,32 @@ def trial_codes(trial: Any) -> tuple[IntArray, npt.NDArray[Any]]:
     return codes.astype(np.int64), unique
 
 
+def _small_integer_codes(values: npt.NDArray[Any]) -> tuple[IntArray, list[Any]] | None:
+    """Codes of integer or boolean labels with a small range, by counting (no hashing)."""
+    if values.dtype.kind not in "biu" or values.size == 0:
+        return None
+    low, high = int(values.min()), int(values.max())
+    if high - low >= 1024:
+        return None
+    shifted = values.astype(np.int64) - low
+    present = np.flatnonzero(np.bincount(shifted, minlength=high - low + 1))
+    lookup = np.full(high - low + 1, -1, dtype=np.int64)
+    lookup[present] = np.arange(present.size)
+    labels = (present + low).tolist()
+    return lookup[shifted], [bool(v) for v in labels] if values.dtype.kind == "b" else labels
+
+
 def group_codes(group: Any, reference: Any = None) -> tuple[IntArray, tuple[Any, ...]]:
-    """Codes of group labels in sorted order with ``reference`` first (hash-based, O(n))."""
-    codes, uniques = pd.factorize(np.asarray(group), sort=True)
-    if (codes < 0).any():
-        raise ValueError("group has missing values; simulated trials must assign every patient")
-    levels = list(uniques)
+    """Codes of group labels in sorted order with ``reference`` first (O(n), no sort of rows)."""
+    values = np.asarray(group)
+    small = _small_integer_codes(values)
+    if small is not None:
+        codes, levels = small
+    else:
+        factorized, uniques = pd.factorize(values, sort=True)
+        if (factorized < 0).any():
+            raise ValueError("group has missing values; simulated trials must assign every patient")
+        codes, levels = factorized.astype(np.int64), list(uniques)
     if reference is not None:
         if reference not in levels:
             raise ValueError(
@@ -118,7 +142,7 @@ def group_codes(group: Any, reference: Any = None) -> tuple[IntArray, tuple[Any,
         remap[order] = np.arange(len(levels))
         codes = remap[codes]
         levels = [levels[i] for i in order]
-    return codes.astype(np.int64), tuple(levels)
+    return codes, tuple(levels)
 
 
 def _time_event(time: Any, event: Any, n: int) -> tuple[FloatArray, FloatArray]:
@@ -132,6 +156,41 @@ def _time_event(time: Any, event: Any, n: int) -> tuple[FloatArray, FloatArray]:
     if np.isnan(e).any():
         raise ValueError("event has missing values; simulated trials must record every outcome")
     return t, as_event_array("event", e)
+
+
+# Rows per chunk of whole trials: bounds the working memory (~60 bytes a row) and keeps the
+# arrays of one chunk closer to the CPU caches; the loop runs over chunks, not trials.
+CHUNK_ROWS = 1 << 21
+
+
+def _components_in_chunks(
+    codes: IntArray, n_trials: int, time: FloatArray, event: FloatArray, group: IntArray, k: int
+) -> LogrankComponents:
+    """:func:`logrank_components` over blocks of whole trials when rows are grouped by trial."""
+    if codes.size <= CHUNK_ROWS or not np.all(codes[1:] >= codes[:-1]):
+        return logrank_components(codes, n_trials, time, event, group, k)
+    trial_first_row = np.searchsorted(codes, np.arange(n_trials))
+    cut_trials = np.unique(
+        np.searchsorted(trial_first_row, np.arange(CHUNK_ROWS, codes.size, CHUNK_ROWS))
+    )
+    edges = np.concatenate(
+        ([0], cut_trials[(cut_trials > 0) & (cut_trials < n_trials)], [n_trials])
+    )
+    pieces = []
+    for first, last in zip(edges[:-1], edges[1:], strict=True):
+        rows = slice(
+            trial_first_row[first], trial_first_row[last] if last < n_trials else codes.size
+        )
+        pieces.append(
+            logrank_components(
+                codes[rows] - first, int(last - first), time[rows], event[rows], group[rows], k
+            )
+        )
+    return LogrankComponents(
+        observed=np.concatenate([p.observed for p in pieces]),
+        expected=np.concatenate([p.expected for p in pieces]),
+        variance=np.concatenate([p.variance for p in pieces]),
+    )
 
 
 def logrank_many(
@@ -159,7 +218,7 @@ def logrank_many(
     t, e = _time_event(time, event, codes.size)
     g, levels = group_codes(group, reference)
     k = len(levels)
-    parts = logrank_components(codes, trials.size, t, e, g, k)
+    parts = _components_in_chunks(codes, trials.size, t, e, g, k)
     statistic, df = chi_square_many(parts.observed, parts.expected, parts.variance)
     z = None
     if k == 2:
