@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "hepatrial.stats.survival",
     "hepatrial.stats.logrank",
+    "hepatrial.stats.cox",
     "hepatrial.stats.competing",
     "hepatrial.stats.batch.survival",
 ]

@@ -207,6 +207,14 @@ def cox_ph(
     -----
     Partial likelihood (Cox 1972) with Efron's (1977) or Breslow's (1974) approximation for
     ties; Newton-Raphson with step halving and R's stopping rule ``|1 - l_old / l_new| <= 1e-9``.
+
+    Examples
+    --------
+    >>> data = {"days": [5, 8, 12, 20, 25, 30, 41, 50], "death": [1, 1, 0, 1, 1, 0, 1, 0],
+    ...         "arm": ["control", "control", "MSC", "control", "MSC", "control", "MSC", "MSC"]}
+    >>> fit = cox_ph(data, time="days", event="death", covariates=["arm"])
+    >>> round(fit.coef["arm=control"], 6)  # R: coef(coxph(Surv(days, death) ~ arm)) 1.585808
+    1.585808
     """
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties={ties!r} is not one of ['efron', 'breslow']")
