@@ -213,7 +213,7 @@ def cox_ph(
     >>> data = {"days": [5, 8, 12, 20, 25, 30, 41, 50], "death": [1, 1, 0, 1, 1, 0, 1, 0],
     ...         "arm": ["control", "control", "MSC", "control", "MSC", "control", "MSC", "MSC"]}
     >>> fit = cox_ph(data, time="days", event="death", covariates=["arm"])
-    >>> round(fit.coef["arm=control"], 6)  # R: coef(coxph(Surv(days, death) ~ arm)) 1.585808
+    >>> round(float(fit.coef["arm=control"]), 6)  # R: coef(coxph(Surv(days, death) ~ arm))
     1.585808
     """
     if ties not in ("efron", "breslow"):
