@@ -76,7 +76,21 @@ def randomize_one(url: str, code: str) -> None:
         )
 
 
+def randomize_many(url: str, codes: list[str]) -> None:
+    """Randomize ``codes`` one after another (killed part-way by the crash test)."""
+    from hepatrial.service import randomize
+    from hepatrial.store import open_session
+
+    with open_session(url) as session:
+        for code in codes:
+            randomize(
+                session, participant_id=code, user="inv-1", randomized_on=SCREEN_DAY, weight_kg=70.0
+            )
+
+
 if __name__ == "__main__":
+    import logging
     import sys
 
-    randomize_one(sys.argv[1], sys.argv[2])
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(message)s")
+    randomize_many(sys.argv[1], sys.argv[2:])

@@ -9,16 +9,14 @@ leaves all of them or none. The seed is read only here and in :func:`verify_allo
 and never returned.
 
 Fault injection: when the environment variable ``HEPATRIAL_PAUSE_BEFORE_COMMIT`` holds a
-number of seconds, :func:`randomize` sleeps that long after writing and before committing.
-The crash-safety tests use it to kill a process inside the transaction; it is never set in
-production.
+number of seconds, every audited commit sleeps that long after all its rows and audit entries
+are written and before ``COMMIT`` (see :mod:`hepatrial.store.audit`). The crash-safety tests
+use it to kill a process inside a randomization; it is never set in production.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -39,8 +37,6 @@ from hepatrial.service._common import (
     write_operation,
 )
 from hepatrial.store import AllocationSecret, Dose, Randomization, Screening, Trial
-
-PAUSE_VARIABLE = "HEPATRIAL_PAUSE_BEFORE_COMMIT"
 
 
 @dataclass(frozen=True)
@@ -253,7 +249,6 @@ def randomize(
         session.add(row)
         planned = _plan(session, protocol, row) if weight_kg is not None else ()
         session.flush()
-        _pause_for_fault_injection()
     return RandomizationResult(
         participant_id=participant_id,
         sequence_number=row.sequence_number,
@@ -293,12 +288,6 @@ def _plan(
             )
         )
     return tuple((d.intervention, d.dose_number, d.target_date) for d in plan.doses)
-
-
-def _pause_for_fault_injection() -> None:
-    pause = os.environ.get(PAUSE_VARIABLE)
-    if pause:
-        time.sleep(float(pause))
 
 
 def _planned_dose(

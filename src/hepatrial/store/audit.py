@@ -16,7 +16,9 @@ with :math:`h_0` = 64 zeros, canonical JSON being sorted keys, no spaces, UTF-8.
 ``audit_head`` row holds the last sequence number and hash; it is read ``FOR UPDATE``, so
 concurrent writers append one after another and the chain never forks, and the lock is held
 only from the append to the commit. Because the log is written in the same transaction as
-the data, a rolled-back or killed transaction leaves neither.
+the data, a rolled-back or killed transaction leaves neither. (For crash tests only: when the
+environment variable ``HEPATRIAL_PAUSE_BEFORE_COMMIT`` holds seconds, the commit sleeps that
+long after the audit entries are written, so a test can kill the process there.)
 
 :func:`verify_audit` recomputes the chain, then replays it and compares the final state of
 every record with the tables, so a direct SQL edit of either the log or the data is found and
@@ -28,6 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +50,8 @@ from hepatrial.store.models import AuditEntry, AuditHead
 GENESIS_HASH = "0" * 64
 ACTOR_KEY = "hepatrial.actor"
 PENDING_KEY = "hepatrial.audit_pending"
+PAUSE_VARIABLE = "HEPATRIAL_PAUSE_BEFORE_COMMIT"
+_log = logging.getLogger(__name__)
 
 
 def canonical_json(value: Any) -> str:
@@ -159,6 +166,15 @@ def _before_commit(session: Session) -> None:
     connection.execute(
         update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev_hash)
     )
+    _pause_for_fault_injection()
+
+
+def _pause_for_fault_injection() -> None:
+    """Sleep before COMMIT when ``HEPATRIAL_PAUSE_BEFORE_COMMIT`` is set (crash tests only)."""
+    pause = os.environ.get(PAUSE_VARIABLE)
+    if pause:
+        _log.warning("fault injection: pausing %s s before commit", pause)
+        time.sleep(float(pause))
 
 
 def _after_rollback(session: Session) -> None:

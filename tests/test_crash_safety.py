@@ -1,0 +1,164 @@
+"""A process killed (SIGKILL) inside a randomization leaves a complete record or none.
+
+The worker runs ``tests/_workers.py`` as a separate process. In the first test it pauses inside
+the transaction, after the randomization, its planned doses and their audit entries are written
+and before ``COMMIT`` (``HEPATRIAL_PAUSE_BEFORE_COMMIT``); it is killed there. In the second
+it randomizes participant after participant and is killed at an arbitrary moment. Afterwards
+every stored randomization has its doses and audit entries, the audit trail verifies, and a
+direct SQL edit makes ``hepatrial audit verify`` fail naming the edited row.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _store_support import INVESTIGATOR, SCREEN_DAY, build_trial, match_patient
+from sqlalchemy import func, select, text
+from typer.testing import CliRunner
+
+from hepatrial.cli.main import app
+from hepatrial.service import randomize, screen_participant, verify_allocations
+from hepatrial.store import (
+    AuditEntry,
+    Dose,
+    Randomization,
+    make_engine,
+    open_session,
+    verify_audit,
+)
+from hepatrial.store.audit import PAUSE_VARIABLE
+
+pytest_plugins = ["_store_support"]
+
+WORKER = Path(__file__).with_name("_workers.py")
+
+
+def _screen(url: str, codes: list[str]) -> None:
+    with open_session(url) as session:
+        for code in codes:
+            screen_participant(
+                session,
+                participant_id=code,
+                site="S01",
+                patient=match_patient(),
+                user=INVESTIGATOR,
+                on=SCREEN_DAY,
+            )
+
+
+def _start(url: str, codes: list[str], pause: float | None) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != PAUSE_VARIABLE}
+    if pause is not None:
+        env[PAUSE_VARIABLE] = str(pause)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), url, *codes], env=env, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _wait_for_pause(process: subprocess.Popen[str]) -> None:
+    assert process.stderr is not None
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = process.stderr.readline()
+        if "pausing" in line:
+            return
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    pytest.fail("the worker never reached the pause inside the transaction")
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+
+def _check_complete(url: str) -> int:
+    """Every randomization has its planned doses and audit rows; return how many there are."""
+    with open_session(url) as session:
+        rows = session.execute(select(Randomization)).scalars().all()
+        for row in rows:
+            doses = session.execute(
+                select(func.count())
+                .select_from(Dose)
+                .where(Dose.participant_id == row.participant_id)
+            ).scalar_one()
+            assert doses == (1 if row.arm == "macrophage" else 0), row.participant_id
+            logged = session.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
+                    AuditEntry.table_name == "randomizations",
+                    AuditEntry.record_id == str(row.id),
+                )
+            ).scalar_one()
+            assert logged == 1, row.participant_id
+        assert sorted(r.sequence_number for r in rows) == list(range(1, len(rows) + 1))
+        report = verify_audit(session)
+        assert report.ok, report
+        assert verify_allocations(session).ok
+        return len(rows)
+
+
+@pytest.mark.slow
+def test_kill_inside_the_transaction_leaves_nothing(db_url: str) -> None:
+    build_trial(db_url, "match")
+    _screen(db_url, ["K001"])
+    entries_before = _audit_count(db_url)
+    process = _start(db_url, ["K001"], pause=60)
+    _wait_for_pause(process)
+    _kill(process)
+    assert _check_complete(db_url) == 0
+    assert _audit_count(db_url) == entries_before
+    with open_session(db_url) as session:  # the store is usable, the participant still free
+        result = randomize(
+            session,
+            participant_id="K001",
+            user=INVESTIGATOR,
+            randomized_on=SCREEN_DAY,
+            weight_kg=70,
+        )
+    assert result.sequence_number == 1 and _check_complete(db_url) == 1
+    runner = CliRunner()
+    assert runner.invoke(app, ["audit", "verify", "--db", db_url]).exit_code == 0
+    with make_engine(db_url).begin() as connection:
+        connection.execute(
+            text("UPDATE randomizations SET arm = 'tampered' WHERE participant_id = 'K001'")
+        )
+        # PostgreSQL does not give back the id consumed by the killed transaction
+        record = connection.execute(text("SELECT id FROM randomizations")).scalar_one()
+    outcome = runner.invoke(app, ["audit", "verify", "--db", db_url])
+    assert outcome.exit_code == 1
+    assert f"randomizations id={record}" in outcome.output
+    assert "arm is 'tampered' in the table" in outcome.output
+
+
+@pytest.mark.slow
+def test_kill_at_an_arbitrary_moment(db_url: str) -> None:
+    build_trial(db_url, "match")
+    codes = [f"M{n:03d}" for n in range(1, 41)]
+    _screen(db_url, codes)
+    process = _start(db_url, codes, pause=None)
+    deadline = time.time() + 120
+    while _randomized(db_url) < 5 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    _kill(process)
+    done = _check_complete(db_url)
+    assert 5 <= done < len(codes)
+
+
+def _audit_count(url: str) -> int:
+    with open_session(url) as session:
+        return int(session.execute(select(func.count()).select_from(AuditEntry)).scalar_one())
+
+
+def _randomized(url: str) -> int:
+    with open_session(url) as session:
+        return int(session.execute(select(func.count()).select_from(Randomization)).scalar_one())
