@@ -153,3 +153,41 @@ def test_a_figure_that_does_not_round_is_flagged(demo) -> None:  # type: ignore[
     wrong = dataclasses.replace(trial.figures[0], value=-0.86)
     flagged = compare(dataclasses.replace(trial, figures=(wrong,)), analysis.adam, analysis.results)
     assert flagged["matches"].tolist() == [False]
+
+
+@pytest.mark.slow
+def test_sdtm_export_gives_the_same_results_as_the_store(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial import service
+    from hepatrial.analysis.adam import derive_adam
+    from hepatrial.analysis.plan import run_plan
+    from hepatrial.analysis.sdtm import from_sdtm, read_sdtm_directory
+    from hepatrial.analysis.store import analyse_store
+    from hepatrial.cli.main import app
+    from hepatrial.protocol import load_protocol
+    from hepatrial.store import make_engine, session_factory
+
+    _, outcomes = demo
+    for outcome in outcomes:
+        directory = tmp_path / outcome.protocol
+        with session_factory(make_engine(outcome.database_url))() as session:
+            service.export_sdtm(session, directory)
+        protocol = load_protocol(outcome.protocol)
+        from_export = run_plan(
+            derive_adam(from_sdtm(read_sdtm_directory(directory)), protocol), protocol
+        )
+        from_store = analyse_store(outcome.database_url).results
+        for a, b in zip(from_export.results, from_store.results, strict=True):
+            assert (a.endpoint_id, a.estimator, a.n, a.status) == (
+                b.endpoint_id,
+                b.estimator,
+                b.n,
+                b.status,
+            )
+            if a.estimate is not None and b.estimate is not None:
+                assert a.estimate == pytest.approx(b.estimate, rel=1e-9, abs=1e-12)
+    html = tmp_path / "sdtm.html"
+    run = CliRunner().invoke(
+        app, ["report", "--sdtm", str(tmp_path / "match"), "--protocol", "match", "-o", str(html)]
+    )
+    assert run.exit_code == 0, run.output
+    assert "Analysed from SDTM-like exports" in html.read_text(encoding="utf-8")
