@@ -193,3 +193,13 @@ def test_numeric_sex_codes_are_refused_but_numeric_grades_accepted() -> None:
     assert "allowed: f, female, m, male" in result.errors["reason"].iloc[0]
     # bilirubin 1 (1) + albumin 3.5 (2) + INR 1 (1) + ascites 0/2 (1/3) + encephalopathy 1/0 (2/1)
     assert score_cohort(frame, "child_pugh").table["child_pugh_points"].tolist() == [7, 8]
+
+
+def test_empty_and_all_invalid_tables_still_get_score_columns() -> None:
+    empty = score_cohort(example_cohort().iloc[:0], "meld,child_pugh")
+    assert len(empty.table) == 0
+    assert empty.score_columns == ("meld", "child_pugh_points", "child_pugh_class")
+    bad = _frame(bilirubin=[1.0], inr=[1.0], creatinine=[88.0])
+    result = score_cohort(bad, "meld")
+    assert result.n_invalid == 1 and "meld" in result.table.columns
+    assert result.summary["n"].tolist() == [0]

@@ -115,8 +115,7 @@ def test_implausible_creatinine_names_field_value_range_and_mix_up() -> None:
     with pytest.raises(UnitError) as info:
         check_plausible(88, "creatinine")
     assert str(info.value) == (
-        "creatinine=88 mg/dL is implausible (allowed 0.1-25 mg/dL); "
-        "88 µmol/L would be 1.0 mg/dL"
+        "creatinine=88 mg/dL is implausible (allowed 0.1-25 mg/dL); 88 µmol/L would be 1.0 mg/dL"
     )
     assert isinstance(info.value, ValueError)
 
@@ -171,3 +170,7 @@ def test_plausible_values_come_back_in_conventional_units() -> None:
     np.testing.assert_allclose(check_plausible(g_per_l(30), "albumin"), [3.0])
     # both ends of the range are allowed
     np.testing.assert_allclose(check_plausible([0.1, 25], "creatinine"), [0.1, 25])
+
+
+def test_empty_input_is_valid_and_stays_empty() -> None:
+    assert check_plausible([], "creatinine").shape == (0,)

@@ -509,6 +509,8 @@ def check_plausible(
         return conventional
     ok = plausible_mask(conventional, analyte)
     bad = np.flatnonzero(~ok.ravel())
+    if not bad.size:  # an empty input
+        return conventional
     first = int(bad[0])
     is_array = np.ndim(raw) > 0
     label = f"{name}[{first}]" if is_array else name

@@ -460,7 +460,7 @@ def score_cohort(
     subset = {name: array[valid] for name, array in values.items()}
     for name in names:
         opts = organ_options if name in ("aclf_grade", "clif_c_aclf") else options.get(name, {})
-        outputs = _OUTPUTS[name](subset, opts) if valid.any() else {}
+        outputs = _OUTPUTS[name](subset, opts)
         for column, result in outputs.items():
             table[column] = _beside(np.asarray(result), valid)
             added.append(column)
