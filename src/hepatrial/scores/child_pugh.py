@@ -137,12 +137,16 @@ def child_pugh_engine(
     return bilirubin, albumin, inr_points, ascites_points, he_points, total
 
 
-_CLASS_BY_POINTS = np.array(["", "", "", "", "", "A", "A", "B", "B", "B"] + ["C"] * 6)
+# Code points of the class letter for 0-15 points (A 5-6, B 7-9, C 10-15); looked up as
+# integers and viewed as one-character strings, which is faster than indexing a string array.
+_CLASS_CODE_BY_POINTS = np.array(
+    [0] * 5 + [ord("A")] * 2 + [ord("B")] * 3 + [ord("C")] * 6, dtype="<u4"
+)
 
 
 def child_pugh_class(points: npt.NDArray[np.integer[Any]]) -> Any:
     """Class letters for point totals: A 5-6, B 7-9, C 10-15."""
-    return _CLASS_BY_POINTS[points]
+    return _CLASS_CODE_BY_POINTS[points].view("<U1")
 
 
 def child_pugh(
