@@ -189,6 +189,16 @@ cox <- list(
                               covariates = I(c("arm", "log_bili")), robust = TRUE),
                          cox_case(Surv(time, death) ~ arm + log_bili, pbc_trial,
                                   ties = "breslow", robust = TRUE)),
+  veteran_strata_robust = c(list(data = "veteran", time = "time", event = "status",
+                                 covariates = I(c("trt", "karno")), strata = "celltype",
+                                 robust = TRUE),
+                            cox_case(Surv(time, status) ~ trt + karno + strata(celltype),
+                                     veteran_df, robust = TRUE)),
+  lung_strata_cluster_breslow = c(list(data = "lung", time = "time", event = "dead",
+                                       covariates = I(c("age", "sex")), strata = "ph.ecog",
+                                       cluster = "inst"),
+                                  cox_case(Surv(time, dead) ~ age + sex + strata(ph.ecog) +
+                                             cluster(inst), lung_df, ties = "breslow")),
   aml = c(list(data = "aml", time = "time", event = "status", covariates = I("x")),
           cox_case(Surv(time, status) ~ x, aml_df))
 )
