@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from hepatrial.stats import LogrankResult, logrank
 
@@ -79,3 +83,35 @@ def test_no_variance_gives_nan_statistic() -> None:
     'system is exactly singular'); hepatrial reports NaN, with df 1."""
     result = logrank([5, 5, 5, 5], [1, 1, 1, 1], ["a", "a", "b", "b"])
     assert np.isnan(result.statistic) and np.isnan(result.p_value) and result.df == 1
+
+
+records = st.lists(
+    st.tuples(st.integers(0, 8), st.integers(0, 1), st.sampled_from(["a", "b", "c"])),
+    min_size=2,
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(records, st.randoms(use_true_random=False))
+def test_logrank_properties(rows: list[tuple[int, int, str]], random: Any) -> None:
+    """Statistic >= 0 and P in [0, 1]; unchanged by record order and by the reference level."""
+    time, event, group = (list(col) for col in zip(*rows, strict=True))
+    assume(len(set(group)) >= 2)
+    result = logrank(time, event, group)
+    shuffled = list(range(len(rows)))
+    random.shuffle(shuffled)
+    again = logrank(
+        [time[i] for i in shuffled],
+        [event[i] for i in shuffled],
+        [group[i] for i in shuffled],
+        reference=sorted(set(group))[-1],
+    )
+    if np.isnan(result.statistic):
+        assert np.isnan(again.statistic)
+        return
+    assert result.statistic >= -1e-12
+    assert result.df == 0 or 0.0 <= result.p_value <= 1.0
+    assert again.statistic == pytest.approx(result.statistic, rel=1e-9, abs=1e-12)
+    assert result.observed.sum() == sum(event)
+    assert result.expected.sum() == pytest.approx(sum(event), rel=1e-12)
