@@ -9,9 +9,9 @@ Comparison: lifelines' ``logrank_test`` called trial by trial on the same simula
 small subsample (its time is extrapolated linearly to the full number of trials, and it covers
 the analysis only, not the simulation, which favours lifelines). P values are checked to agree.
 
-Memory: trials are generated and analysed in blocks of 1000 inside chunks of ``--chunk-size``
-trials per worker; the peak resident set size of the parent and of the largest worker is read
-from ``resource.getrusage``.
+Memory and CPU: trials are generated and analysed in blocks of 1000 inside chunks of
+``--chunk-size`` trials per worker; the parent's peak resident set size comes from
+``resource.getrusage``, the workers' CPU time and peak RSS from sampling them with psutil.
 
 Usage: ``.venv/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--workers 2]``
 """
@@ -21,9 +21,11 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import threading
 import time
 
 import numpy as np
+import psutil
 
 from hepatrial.protocol import load_protocol
 from hepatrial.simulate import patients as pm
@@ -53,15 +55,40 @@ def _lifelines_loop(n_trials: int, seed: int) -> tuple[float, float]:
     return cpu / n_trials, float(np.max(np.abs(ours - theirs)))
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+class _Descendants:
+    """Samples CPU time and resident memory of every descendant process (the workers are
+    children of a forkserver, so ``RUSAGE_CHILDREN`` does not see them)."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.cpu: dict[int, float] = {}
+        self.rss: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            for child in me.children(recursive=True):
+                try:
+                    times = child.cpu_times()
+                    self.cpu[child.pid] = times.user + times.system
+                    rss = child.memory_info().rss / 2**20
+                    self.rss[child.pid] = max(self.rss.get(child.pid, 0.0), rss)
+                except psutil.Error:
+                    continue
+            self._stop.wait(interval)
+
+    def __enter__(self) -> _Descendants:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def _peak_rss_mb() -> tuple[float, float]:
-    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    return parent, children
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def main() -> None:
@@ -76,17 +103,18 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs; load average before: {os.getloadavg()}")
     print("note: the cores are shared with other work running at the same time, so times vary")
     scenario = Scenario(protocol="msc-aclf", n=110, hr=0.53)
-    cpu_before = _children_cpu() + time.process_time()
+    cpu_before = time.process_time()
     start = time.perf_counter()
-    result = simulate(
-        scenario,
-        trials=args.trials,
-        seed=args.seed,
-        workers=args.workers,
-        chunk_size=args.chunk_size,
-    )
+    with _Descendants() as workers:
+        result = simulate(
+            scenario,
+            trials=args.trials,
+            seed=args.seed,
+            workers=args.workers,
+            chunk_size=args.chunk_size,
+        )
     elapsed = time.perf_counter() - start
-    cpu = _children_cpu() + time.process_time() - cpu_before
+    cpu = time.process_time() - cpu_before + sum(workers.cpu.values())
     rate = args.trials / elapsed
     dedicated = cpu / args.workers
     print(f"hepatrial: {args.trials:,} trials x 110 patients, screened, allocated, simulated and")
@@ -116,10 +144,10 @@ def main() -> None:
         f"{theirs / elapsed:,.0f}x"
     )
     print("  goal >= 300x")
-    parent, child = _peak_rss_mb()
+    largest = max(workers.rss.values(), default=float("nan"))
     print(
         f"memory: chunk size {args.chunk_size:,} trials (blocks of {BLOCK_TRIALS}); peak RSS "
-        f"parent {parent:,.0f} MB, largest worker {child:,.0f} MB"
+        f"parent {_peak_rss_mb():,.0f} MB, largest worker {largest:,.0f} MB (sampled every 0.25 s)"
     )
     print(f"load average after: {os.getloadavg()}")
 

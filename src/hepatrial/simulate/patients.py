@@ -203,14 +203,16 @@ def draw_candidates(
 ) -> dict[str, Array]:
     """Screening values of ``shape`` candidates: laboratory values and clinical items."""
     names = list(model.labs.values)
-    chol = np.linalg.cholesky(np.asarray(model.labs.log_correlation))
-    independent = rng.standard_normal((len(names), shape[0] * shape[1]))
+    chol = np.linalg.cholesky(np.asarray(model.labs.log_correlation)).astype(np.float32)
+    independent = rng.standard_normal((len(names), shape[0] * shape[1]), dtype=np.float32)
     values: dict[str, Array] = {}
     for j, name in enumerate(names):
-        # row j of chol @ independent, summed explicitly: numpy's matmul is slow for 3 x N
+        # row j of chol @ independent, summed explicitly: numpy's matmul is slow for 3 x N;
+        # single precision as in draw_item, converted to float64 for the scores
         normal = sum(chol[j, i] * independent[i] for i in range(j + 1))
         spec = model.labs.values[name]
-        values[name] = (spec.median * np.exp(spec.sdlog * normal)).reshape(shape)
+        log_value = np.float32(spec.sdlog) * normal
+        values[name] = (spec.median * np.exp(log_value).astype(np.float64)).reshape(shape)
     for name, item in model.items.items():
         values[name] = draw_item(item, rng, shape)
     return values
