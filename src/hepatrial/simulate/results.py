@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -100,51 +101,143 @@ class SimulationResult(RenderedResult):
         )
 
 
-def _finite_mean(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if finite.size else math.nan
+@dataclass(frozen=True)
+class Moments:
+    """Sums over one block of trials, merged in block order (so totals never depend on chunks).
+
+    ``estimate_m2`` is the sum of squared deviations from the block mean of the finite
+    estimates, merged by the parallel formula of Chan, Golub & LeVeque (1979).
+    """
+
+    trials: int
+    success: int
+    reject_final: int
+    estimates: int
+    estimate_mean: float
+    estimate_m2: float
+    se_count: int
+    se_sum: float
+    covered: int
+    n_enrolled: float
+    duration_days: float
+    information: float
+    excluded: float
+    screened: float
+    secondary: int
+    stop_efficacy: tuple[int, ...]
+    stop_futility: tuple[int, ...]
+
+    def merge(self, other: Moments) -> Moments:
+        """The moments of both blocks together."""
+        n = self.estimates + other.estimates
+        delta = other.estimate_mean - self.estimate_mean
+        mean = self.estimate_mean + delta * other.estimates / n if n else 0.0
+        m2 = self.estimate_m2 + other.estimate_m2
+        if n:
+            m2 += delta * delta * self.estimates * other.estimates / n
+        summed = {name: getattr(self, name) + getattr(other, name) for name in _ADDITIVE}
+        return Moments(
+            **summed,
+            estimates=n,
+            estimate_mean=mean,
+            estimate_m2=m2,
+            stop_efficacy=tuple(
+                a + b for a, b in zip(self.stop_efficacy, other.stop_efficacy, strict=True)
+            ),
+            stop_futility=tuple(
+                a + b for a, b in zip(self.stop_futility, other.stop_futility, strict=True)
+            ),
+        )
+
+
+_ADDITIVE = (
+    "trials",
+    "success",
+    "reject_final",
+    "se_count",
+    "se_sum",
+    "covered",
+    "n_enrolled",
+    "duration_days",
+    "information",
+    "excluded",
+    "screened",
+    "secondary",
+)
+
+
+def block_moments(outcomes: TrialOutcomes, looks: int) -> Moments:
+    """Sums of one block's per-trial outcomes."""
+    estimate = outcomes.estimate[np.isfinite(outcomes.estimate)]
+    se = outcomes.se[np.isfinite(outcomes.se)]
+    stop = outcomes.stop_look
+    mean = float(estimate.mean()) if estimate.size else 0.0
+    return Moments(
+        trials=int(outcomes.success.size),
+        success=int(outcomes.success.sum()),
+        reject_final=int(outcomes.reject_two_sided[stop == looks].sum()),
+        estimates=int(estimate.size),
+        estimate_mean=mean,
+        estimate_m2=float(np.sum((estimate - mean) ** 2)),
+        se_count=int(se.size),
+        se_sum=float(se.sum()),
+        covered=int(outcomes.covered.sum()),
+        n_enrolled=float(outcomes.n_enrolled.sum()),
+        duration_days=float(outcomes.duration_days.sum()),
+        information=float(outcomes.information.sum()),
+        excluded=float(outcomes.excluded.sum()),
+        screened=float(outcomes.screened.sum()),
+        secondary=int(outcomes.secondary_success.sum()),
+        stop_efficacy=tuple(
+            int(np.sum((stop == k) & outcomes.success)) for k in range(1, looks + 1)
+        ),
+        stop_futility=tuple(
+            int(np.sum((stop == k) & outcomes.stopped_futility)) for k in range(1, looks + 1)
+        ),
+    )
 
 
 def summarize(
     scenario: Scenario,
-    outcomes: TrialOutcomes,
+    blocks: Sequence[Moments],
     *,
     seed: int,
     truth: float,
-    looks: int,
-    keep_trials: bool,
+    outcomes: TrialOutcomes | None = None,
 ) -> SimulationResult:
-    """Operating characteristics of one scenario from its per-trial outcomes."""
-    trials = outcomes.success.size
-    power = float(outcomes.success.mean())
-    estimate = outcomes.estimate[np.isfinite(outcomes.estimate)]
-    stop = outcomes.stop_look
+    """Operating characteristics of one scenario from its blocks' moments, in block order."""
+    total = blocks[0]
+    for block in blocks[1:]:
+        total = total.merge(block)
+    t = total.trials
+    power = total.success / t
+    has_estimates = total.estimates > 0
     return SimulationResult(
         scenario=scenario,
-        trials=trials,
+        trials=t,
         seed=seed,
         power=power,
-        power_mc_se=math.sqrt(power * (1.0 - power) / trials),
-        rejection_two_sided=float(outcomes.reject_two_sided[stop == looks].sum() / trials),
+        power_mc_se=math.sqrt(power * (1.0 - power) / t),
+        rejection_two_sided=total.reject_final / t,
         truth=truth,
-        mean_estimate=float(estimate.mean()) if estimate.size else math.nan,
-        bias=float(estimate.mean() - truth) if estimate.size else math.nan,
-        empirical_se=float(estimate.std(ddof=1)) if estimate.size > 1 else math.nan,
-        mean_se=_finite_mean(outcomes.se),
-        coverage=float(outcomes.covered.mean()),
-        expected_n=float(outcomes.n_enrolled.mean()),
-        expected_duration_months=float(outcomes.duration_days.mean() / DAYS_PER_MONTH),
-        expected_information=float(outcomes.information.mean()),
-        stop_efficacy=tuple(
-            float(np.mean((stop == k) & outcomes.success)) for k in range(1, looks + 1)
+        mean_estimate=total.estimate_mean if has_estimates else math.nan,
+        bias=total.estimate_mean - truth if has_estimates else math.nan,
+        empirical_se=(
+            math.sqrt(total.estimate_m2 / (total.estimates - 1))
+            if total.estimates > 1
+            else math.nan
         ),
-        stop_futility=tuple(
-            float(np.mean((stop == k) & outcomes.stopped_futility)) for k in range(1, looks + 1)
-        ),
-        secondary_power=float(outcomes.secondary_success.mean()),
-        mean_excluded=float(outcomes.excluded.mean()),
-        mean_screened=float(outcomes.screened.mean()),
-        outcomes=outcomes if keep_trials else None,
+        mean_se=total.se_sum / total.se_count if total.se_count else math.nan,
+        coverage=total.covered / t,
+        expected_n=total.n_enrolled / t,
+        expected_duration_months=total.duration_days / t / DAYS_PER_MONTH,
+        expected_information=total.information / t,
+        stop_efficacy=tuple(k / t for k in total.stop_efficacy),
+        stop_futility=tuple(k / t for k in total.stop_futility),
+        secondary_power=total.secondary / t,
+        mean_excluded=total.excluded / t,
+        mean_screened=total.screened / t,
+        outcomes=outcomes,
     )
 
 

@@ -30,7 +30,13 @@ from hepatrial.design import GsBoundaries
 from hepatrial.exceptions import ProtocolError
 from hepatrial.simulate import analysis, trial
 from hepatrial.simulate import patients as pm
-from hepatrial.simulate.results import GridResult, SimulationResult, summarize
+from hepatrial.simulate.results import (
+    GridResult,
+    Moments,
+    SimulationResult,
+    block_moments,
+    summarize,
+)
 
 BLOCK_TRIALS = 1000
 """Trials per random-number block (the seeding unit; fixed so results do not depend on chunks)."""
@@ -151,6 +157,12 @@ def _concat(parts: Sequence[analysis.TrialOutcomes]) -> analysis.TrialOutcomes:
 
 
 @dataclass(frozen=True)
+class _ChunkResult:
+    moments: list[Moments]
+    outcomes: analysis.TrialOutcomes | None
+
+
+@dataclass(frozen=True)
 class _Task:
     scenario_index: int
     scenario: Scenario
@@ -158,24 +170,31 @@ class _Task:
     first_block: int
     last_block: int
     trials: int
+    keep_trials: bool
 
-    def run(self) -> analysis.TrialOutcomes:
-        parts = []
+    def run(self) -> _ChunkResult:
+        looks = 1 if self.scenario.boundaries is None else self.scenario.boundaries.k
+        moments, parts = [], []
         for block in range(self.first_block, self.last_block):
             size = min(BLOCK_TRIALS, self.trials - block * BLOCK_TRIALS)
-            parts.append(run_block(self.scenario, self.seed, block, size))
-        return _concat(parts)
+            outcomes = run_block(self.scenario, self.seed, block, size)
+            moments.append(block_moments(outcomes, looks))
+            if self.keep_trials:
+                parts.append(outcomes)
+        return _ChunkResult(moments, _concat(parts) if parts else None)
 
 
-def _run_task(task: _Task) -> analysis.TrialOutcomes:
+def _run_task(task: _Task) -> _ChunkResult:
     return task.run()
 
 
-def _tasks(scenarios: Sequence[Scenario], trials: int, seed: int, chunk_size: int) -> list[_Task]:
+def _tasks(
+    scenarios: Sequence[Scenario], trials: int, seed: int, chunk_size: int, keep_trials: bool
+) -> list[_Task]:
     blocks = math.ceil(trials / BLOCK_TRIALS)
     per_chunk = max(1, chunk_size // BLOCK_TRIALS)
     return [
-        _Task(i, scenario, seed, start, min(start + per_chunk, blocks), trials)
+        _Task(i, scenario, seed, start, min(start + per_chunk, blocks), trials, keep_trials)
         for i, scenario in enumerate(scenarios)
         for start in range(0, blocks, per_chunk)
     ]
@@ -197,9 +216,9 @@ def _process_context() -> multiprocessing.context.BaseContext:
 
 def _execute_local(
     tasks: list[_Task], workers: int, progress: Progress | None
-) -> list[analysis.TrialOutcomes]:
+) -> list[_ChunkResult]:
     total = sum(_trials_of(t) for t in tasks)
-    results: list[analysis.TrialOutcomes | None] = [None] * len(tasks)
+    results: list[_ChunkResult | None] = [None] * len(tasks)
     done = 0
     if workers == 1:
         for i, task in enumerate(tasks):
@@ -221,7 +240,7 @@ def _execute_local(
 
 def _execute_dask(
     tasks: list[_Task], scheduler: Any, progress: Progress | None
-) -> list[analysis.TrialOutcomes]:
+) -> list[_ChunkResult]:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
@@ -231,7 +250,7 @@ def _execute_dask(
     try:
         futures = client.map(_run_task, tasks, pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
-        results: list[analysis.TrialOutcomes | None] = [None] * len(tasks)
+        results: list[_ChunkResult | None] = [None] * len(tasks)
         total, done = sum(_trials_of(t) for t in tasks), 0
         for future in dask_completed(futures):  # type: ignore[no-untyped-call]
             i = index[future.key]
@@ -279,13 +298,14 @@ def simulate_grid(
     progress : callable, optional
         Called as ``progress(trials_done, trials_total)`` after each chunk.
     keep_trials : bool
-        Keep the per-trial outcomes in each result (memory: ~100 bytes per trial).
+        Keep the per-trial outcomes in each result (memory: ~100 bytes per trial). Otherwise
+        workers return per-block sums only, and memory does not grow with ``trials``.
     """
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ValueError(f"trials={trials!r} must be a positive integer")
     if not scenarios:
         raise ValueError("scenarios is empty; give at least one Scenario")
-    tasks = _tasks(scenarios, trials, int(seed), int(chunk_size))
+    tasks = _tasks(scenarios, trials, int(seed), int(chunk_size), keep_trials)
     if backend == "local":
         outputs = _execute_local(tasks, workers or os.cpu_count() or 1, progress)
     elif backend == "dask":
@@ -294,19 +314,17 @@ def simulate_grid(
         raise ValueError(f"backend={backend!r} must be 'local' or 'dask'")
     results = []
     for index, scenario in enumerate(scenarios):
-        parts = [
+        chunks = [
             out for task, out in zip(tasks, outputs, strict=True) if task.scenario_index == index
         ]
-        survival = _is_survival(scenario)
-        looks = 1 if scenario.boundaries is None else scenario.boundaries.k
+        kept = [c.outcomes for c in chunks if c.outcomes is not None]
         results.append(
             summarize(
                 scenario,
-                _concat(parts),
+                [m for chunk in chunks for m in chunk.moments],
                 seed=int(seed),
-                truth=analysis.truth_of(survival, scenario.hr, scenario.meld_shift),
-                looks=looks,
-                keep_trials=keep_trials,
+                truth=analysis.truth_of(_is_survival(scenario), scenario.hr, scenario.meld_shift),
+                outcomes=_concat(kept) if kept else None,
             )
         )
     return GridResult(tuple(results))
