@@ -133,3 +133,29 @@ def test_two_dimensional_arrays_keep_their_shape(monkeypatch: pytest.MonkeyPatch
     out = meld(bilirubin=bili, inr=1.5, creatinine=1.2)
     assert out.shape == (3, 3)
     np.testing.assert_array_equal(out[1], meld(bilirubin=bili[1], inr=1.5, creatinine=1.2))
+
+
+def test_block_checks_report_the_first_bad_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In the block path plausibility is checked block by block; the error is the usual one.
+    from hepatrial.scores import _inputs
+
+    monkeypatch.setattr(_inputs, "BLOCK_ROWS", 7)
+    creatinine = np.ones(50)
+    creatinine[[33, 41]] = 88.0
+    with pytest.raises(UnitError, match=r"creatinine\[33\]=88 mg/dL .*\(2 of 50 values"):
+        meld(bilirubin=np.ones(50), inr=1.0, creatinine=creatinine)
+    sodium = np.full(50, 135.0)
+    sodium[20] = np.nan
+    with pytest.raises(UnitError, match=r"sodium\[20\] is missing"):
+        meld_3(sex="F", bilirubin=1.0, sodium=sodium, inr=1.0, creatinine=1.0, albumin=3.0)
+    si = meld_3(
+        sex="M",
+        bilirubin=umol_per_l(np.full(50, 34.2)),
+        sodium=130,
+        inr=1.5,
+        creatinine=umol_per_l(106.08),
+        albumin=g_per_l(30),
+    )
+    assert (
+        si == meld_3(sex="M", bilirubin=2.0, sodium=130, inr=1.5, creatinine=1.2, albumin=3.0)
+    ).all()

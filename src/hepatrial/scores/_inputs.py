@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hepatrial.exceptions import UnitError
-from hepatrial.units import Quantity, check_plausible, plausible_range
+from hepatrial.units import Quantity, check_plausible, plausible_range, to_conventional
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -32,11 +32,20 @@ def all_scalar(*values: Any) -> bool:
     return all(np.ndim(_raw(v)) == 0 for v in values if v is not None)
 
 
-def lab(value: Any, analyte: str, field: str | None = None) -> FloatArray:
-    """A validated lab value in conventional units, as a float array of at least one element."""
+def lab(value: Any, analyte: str, field: str | None = None, *, check: bool = True) -> FloatArray:
+    """A lab value in conventional units, as a float array of at least one element.
+
+    Validated unless ``check`` is false; then the caller must validate, as :func:`blockwise`
+    does block by block with its ``checks``.
+    """
     if value is None:
         raise UnitError(f"{field or analyte} is required")
-    return check_plausible(value, analyte, field=field)
+    if check:
+        return check_plausible(value, analyte, field=field)
+    try:
+        return to_conventional(value, analyte)
+    except (TypeError, ValueError):
+        return check_plausible(value, analyte, field=field)  # raises the teaching error
 
 
 def optional_lab(value: Any, analyte: str, field: str | None = None) -> FloatArray:
@@ -177,25 +186,52 @@ BLOCK_ROWS = 1 << 15
 """Rows per block in :func:`blockwise`: temporaries of a block stay in the CPU cache."""
 
 
-def blockwise(engine: Callable[..., FloatArray], *arrays: npt.NDArray[Any]) -> FloatArray:
+Checks = Mapping[int, tuple[str, Any]]
+"""Deferred plausibility checks: argument index -> (analyte, the value as the caller gave it)."""
+
+
+def _check_all(checks: Checks) -> None:
+    for analyte, value in checks.values():
+        check_plausible(value, analyte)
+
+
+def blockwise(
+    engine: Callable[..., FloatArray], *arrays: npt.NDArray[Any], checks: Checks | None = None
+) -> FloatArray:
     """Apply a float engine to consecutive blocks of 1-D arrays of one length.
 
     Same result as ``engine(*arrays)``; large inputs are cut into blocks of
     :data:`BLOCK_ROWS` so that the engine's temporary arrays are reused from the cache instead
     of allocating (and page-faulting) several full-length arrays. Still vectorized: one numpy
     call per operation per block, never per row.
+
+    ``checks`` names arguments whose plausibility is still to be checked; the check runs on
+    each block while it is in the cache (a min and a max), and any failure is raised after the
+    loop by :func:`~hepatrial.units.check_plausible` on the whole value, so the message names
+    the first offending index as usual.
     """
+    checks = checks or {}
     shape = arrays[0].shape
     if len(shape) != 1:
         flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
-        return blockwise(engine, *flat).reshape(shape)
+        return blockwise(engine, *flat, checks=checks).reshape(shape)
     n = shape[0]
     if n <= BLOCK_ROWS:
+        _check_all(checks)
         return engine(*arrays)
+    bounds = {i: plausible_range(analyte) for i, (analyte, _) in checks.items()}
+    failed: set[int] = set()
     out = np.empty(n, dtype=np.float64)
-    for start in range(0, n, BLOCK_ROWS):
-        block = slice(start, start + BLOCK_ROWS)
-        out[block] = engine(*(a[block] for a in arrays))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, n, BLOCK_ROWS):
+            block = slice(start, start + BLOCK_ROWS)
+            parts = [a[block] for a in arrays]
+            for i, (low, high) in bounds.items():
+                if not (parts[i].min() >= low and parts[i].max() <= high):
+                    failed.add(i)
+            out[block] = engine(*parts)
+    if failed:
+        _check_all({i: checks[i] for i in sorted(failed)})
     return out
 
 

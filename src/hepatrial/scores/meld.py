@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hepatrial.scores._inputs import (
+    HALF_UP_TOLERANCE,
     BoolArray,
     FloatArray,
     Number,
@@ -120,13 +121,15 @@ def meld(
     _check_rounding(rounding)
     scalar = all_scalar(bilirubin, inr, creatinine, dialysis)
     bili, inr_, cr, dia = broadcast(
-        lab(bilirubin, "bilirubin"),
-        lab(inr, "inr"),
-        lab(creatinine, "creatinine"),
+        lab(bilirubin, "bilirubin", check=False),
+        lab(inr, "inr", check=False),
+        lab(creatinine, "creatinine", check=False),
         flag(dialysis, "dialysis"),
     )
+    checks = {0: ("bilirubin", bilirubin), 1: ("inr", inr), 2: ("creatinine", creatinine)}
     engine = meld_engine if rounding == "continuous" else _meld_optn
-    return finish(blockwise(engine, bili, inr_, cr, dia), scalar)  # type: ignore[no-any-return]
+    result = blockwise(engine, bili, inr_, cr, dia, checks=checks)
+    return finish(result, scalar)  # type: ignore[no-any-return]
 
 
 def _meld_optn(
@@ -212,12 +215,18 @@ def meld_na(
         raise ValueError(f"variant={variant!r} is not an option; use 'optn2016' or 'kim2008'")
     scalar = all_scalar(bilirubin, inr, creatinine, sodium, dialysis)
     bili, inr_, cr, na, dia = broadcast(
-        lab(bilirubin, "bilirubin"),
-        lab(inr, "inr"),
-        lab(creatinine, "creatinine"),
-        lab(sodium, "sodium"),
+        lab(bilirubin, "bilirubin", check=False),
+        lab(inr, "inr", check=False),
+        lab(creatinine, "creatinine", check=False),
+        lab(sodium, "sodium", check=False),
         flag(dialysis, "dialysis"),
     )
+    checks = {
+        0: ("bilirubin", bilirubin),
+        1: ("inr", inr),
+        2: ("creatinine", creatinine),
+        3: ("sodium", sodium),
+    }
 
     def engine(
         bili: FloatArray, inr_: FloatArray, cr: FloatArray, na: FloatArray, dia: BoolArray
@@ -230,7 +239,8 @@ def meld_na(
             result = np.minimum(round_half_up(result), MELD_CAP)
         return result
 
-    return finish(blockwise(engine, bili, inr_, cr, na, dia), scalar)  # type: ignore[no-any-return]
+    result = blockwise(engine, bili, inr_, cr, na, dia, checks=checks)
+    return finish(result, scalar)  # type: ignore[no-any-return]
 
 
 def meld_3_engine(
@@ -241,6 +251,8 @@ def meld_3_engine(
     creatinine_mg_dl: FloatArray,
     albumin_g_dl: FloatArray,
     dialysis: BoolArray,
+    *,
+    constant: float = 6.0,
 ) -> FloatArray:
     """Continuous MELD 3.0 after every input bound (no final rounding or 6-40 bound).
 
@@ -273,7 +285,7 @@ def meld_3_engine(
     score += cr_term
     alb_gap *= 1.85
     score += alb_gap
-    score += 6.0
+    score += constant
     np.add(score, 1.33, out=score, where=female_or_adolescent)
     return np.asarray(score, dtype=np.float64)
 
@@ -360,19 +372,32 @@ def meld_3(
     is_female, adolescent, bili, na, inr_, cr, alb, dia = broadcast(
         female(sex),
         _adolescent(age),
-        lab(bilirubin, "bilirubin"),
-        lab(sodium, "sodium"),
-        lab(inr, "inr"),
-        lab(creatinine, "creatinine"),
-        lab(albumin, "albumin"),
+        lab(bilirubin, "bilirubin", check=False),
+        lab(sodium, "sodium", check=False),
+        lab(inr, "inr", check=False),
+        lab(creatinine, "creatinine", check=False),
+        lab(albumin, "albumin", check=False),
         flag(dialysis, "dialysis"),
     )
+    checks = {
+        1: ("bilirubin", bilirubin),
+        2: ("sodium", sodium),
+        3: ("inr", inr),
+        4: ("creatinine", creatinine),
+        5: ("albumin", albumin),
+    }
     engine = meld_3_engine if rounding == "continuous" else _meld_3_optn
     extra_points = is_female if age is None else is_female | adolescent
-    result = blockwise(engine, extra_points, bili, na, inr_, cr, alb, dia)
+    result = blockwise(engine, extra_points, bili, na, inr_, cr, alb, dia, checks=checks)
     return finish(result, scalar)  # type: ignore[no-any-return]
 
 
 def _meld_3_optn(*arrays: Any) -> FloatArray:
-    """OPTN MELD 3.0: the continuous value rounded half up and bounded to 6-40."""
-    return np.clip(round_half_up(meld_3_engine(*arrays)), MELD3_FLOOR, MELD_CAP)
+    """OPTN MELD 3.0: the continuous value rounded half up and bounded to 6-40.
+
+    The 0.5 (and the half-up tolerance) of :func:`round_half_up` is folded into the constant
+    6 of the equation, then the value is floored: the same result in two fewer passes.
+    """
+    score = meld_3_engine(*arrays, constant=6.0 + 0.5 + HALF_UP_TOLERANCE)
+    np.floor(score, out=score)
+    return np.clip(score, MELD3_FLOOR, MELD_CAP, out=score)
