@@ -41,20 +41,27 @@ def _prefix_counts(
     """For each query q: #{j < prefix[q]: ranks[j] < below[q]} and the same with <=.
 
     The prefix [0, p) is the union of the dyadic blocks given by the set bits of p; at each
-    level the records are sorted by (block, rank) once and every query is a binary search.
+    level the records are ordered by (block, rank), merging the previous level's order, and
+    every query is a binary search.
     """
     n = ranks.size
     width = int(ranks.max()) + 2 if n else 1
-    position = np.arange(n, dtype=np.int64)
+    order = np.arange(n, dtype=np.int64)  # positions sorted by (block, rank); level 0: as is
     less = np.zeros(prefix.size)
     less_or_equal = np.zeros(prefix.size)
     for level in range(max(1, n.bit_length())):
+        keys = (order >> level) * width + ranks[order]
+        if level:
+            # the previous order holds sorted runs of 2^(level-1): a stable (run-merging) sort
+            # of them costs O(n) per level
+            merged = np.argsort(keys, kind="stable")
+            order, keys = order[merged], keys[merged]
         chosen = np.flatnonzero((prefix >> level) & 1)
         if chosen.size == 0:
             continue
-        keys = np.sort((position >> level) * width + ranks)
-        base = ((prefix[chosen] >> (level + 1)) << 1) * width
-        low = np.searchsorted(keys, base, side="left")
+        block = (prefix[chosen] >> (level + 1)) << 1
+        low = np.minimum(block << level, n)  # blocks are full and contiguous in ``keys``
+        base = block * width
         less[chosen] += np.searchsorted(keys, base + below[chosen], side="left") - low
         less_or_equal[chosen] += np.searchsorted(keys, base + below[chosen], side="right") - low
     return less, less_or_equal
