@@ -156,3 +156,11 @@ def test_logrank_many_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch)
     np.testing.assert_array_equal(chunked.trials, whole.trials)
     for name in ("statistic", "observed", "expected", "variance", "p_value"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+
+
+def test_batch_results_render() -> None:
+    data = _random_trials(np.random.default_rng(2), 3)
+    many = logrank_many(data["trial"], data["time"], data["event"], data["group"])
+    assert "p_value" in many.to_text() and "<table" in many.to_html() and "\n" not in repr(many)
+    at = kaplan_meier_at_many(data["trial"], data["time"], data["event"], 3.0, group=data["group"])
+    assert len(at.summary) == 3 * 2 and "survival" in at.to_text() and "\n" not in repr(at)

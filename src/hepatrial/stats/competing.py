@@ -74,6 +74,19 @@ class GrayTestResult(RenderedResult):
             ]
         )
 
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Options, records used and excluded, and method."""
+        return {
+            "method": self.method,
+            "cause_of_interest": self.cause_of_interest,
+            "rho": self.rho,
+            "n_strata": self.n_strata,
+            "n_used": self.n,
+            "n_excluded": self.n_excluded,
+            "exclusions": describe_exclusions(self.exclusions),
+        }
+
     def __repr__(self) -> str:
         return (
             f"GrayTestResult(cause {self.cause_of_interest}: chi2={self.statistic:.4g}, "

@@ -332,6 +332,16 @@ class KaplanMeierByGroup(RenderedResult):
         """One row per group: n, events, median and its interval."""
         return pd.concat([curve.summary for curve in self.curves], ignore_index=True)
 
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Options, records used and excluded, and method (shared by every curve)."""
+        first = self.curves[0].provenance if self.curves else {}
+        return first | {
+            "n_used": sum(curve.n for curve in self.curves),
+            "n_excluded": self.n_excluded,
+            "exclusions": describe_exclusions(self.exclusions),
+        }
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{c.label!r}: n={c.n}, events={c.n_events}" for c in self.curves)
         return f"KaplanMeierByGroup({parts}; excluded={self.n_excluded})"

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hepatrial.stats._common import FloatArray, IntArray, as_float_array
+from hepatrial.stats._common import FloatArray, IntArray, RenderedResult, as_float_array
 from hepatrial.stats._km_cells import km_at_cells
 from hepatrial.stats._km_engine import ConfType, std_err_of_survival
 from hepatrial.stats._logrank_engine import (
@@ -35,7 +35,7 @@ __all__ = ["KaplanMeierAtMany", "LogrankMany", "kaplan_meier_at_many", "logrank_
 
 
 @dataclass(frozen=True, eq=False)
-class LogrankMany:
+class LogrankMany(RenderedResult):
     """Per-trial log-rank tests; row i of every array belongs to ``trials[i]``.
 
     Attributes
@@ -238,7 +238,7 @@ def logrank_many(
 
 
 @dataclass(frozen=True, eq=False)
-class KaplanMeierAtMany:
+class KaplanMeierAtMany(RenderedResult):
     """Kaplan-Meier estimates at one time ``t`` for every trial (and group).
 
     Arrays have shape (T,) without ``group`` and (T, G) with it (column j is ``groups[j]``).
