@@ -4,11 +4,11 @@ Run: ``.venv/bin/python benchmarks/bench_scores.py [--rows 10000000] [--loop-row
 
 For each score it times
 
-* hepatrial's vectorized function (validation and unit handling included) over all rows, the
-  best of three calls because the machine is shared;
-* a per-row pure-Python loop of the same formula (``math.log``, same bounds and rounding),
-  timed (best of three) on ``--loop-rows`` rows and extrapolated linearly to all rows (the
-  script says so);
+* hepatrial's vectorized function (validation and unit handling included) over all rows;
+* a per-row pure-Python loop of the same formula (``math.log``, same bounds and rounding) on
+  ``--loop-rows`` rows, extrapolated linearly to all rows (the script says so);
+
+the two timed alternately five times, keeping each one's best, because the machine is shared;
 * a per-row loop calling hepatrial's scalar API, timed on a smaller subsample and extrapolated.
 
 It checks that the loops and the vectorized function agree on the subsample, then prints rows
@@ -97,6 +97,24 @@ def _time(function: Callable[[], Any], repeats: int = 1) -> tuple[float, Any]:
     return best, result
 
 
+def _interleaved(
+    vector: Callable[[], Any], loop: Callable[[], Any], rounds: int
+) -> tuple[float, Any, float, Any]:
+    """Best times of the vectorized call and the loop, timed alternately ``rounds`` times.
+
+    Alternating gives both the same chances of a quiet moment on a shared machine, so their
+    ratio is not skewed by load that comes and goes.
+    """
+    best_vector, best_loop = math.inf, math.inf
+    vector_result = loop_result = None
+    for _ in range(rounds):
+        seconds, vector_result = _time(vector)
+        best_vector = min(best_vector, seconds)
+        seconds, loop_result = _time(loop)
+        best_loop = min(best_loop, seconds)
+    return best_vector, vector_result, best_loop, loop_result
+
+
 def _peak_mib(function: Callable[[], Any]) -> float:
     tracemalloc.start()
     function()
@@ -111,11 +129,12 @@ def _subsample(rows: dict[str, Any], n: int) -> dict[str, Any]:
 
 def bench_meld_3(rows: dict[str, Any], n: int, loop_n: int, api_n: int) -> None:
     args = ("sex", "bilirubin", "sodium", "inr", "creatinine", "albumin", "dialysis")
-    vector_s, vector = _time(lambda: meld_3(**{k: rows[k] for k in args}), repeats=3)
     sub = _subsample(rows, loop_n)
     columns = [sub[k].tolist() for k in args]
-    loop_s, looped = _time(
-        lambda: [meld_3_row(*row) for row in zip(*columns, strict=True)], repeats=3
+    vector_s, vector, loop_s, looped = _interleaved(
+        lambda: meld_3(**{k: rows[k] for k in args}),
+        lambda: [meld_3_row(*row) for row in zip(*columns, strict=True)],
+        rounds=5,
     )
     api = _subsample(rows, api_n)
     api_columns = [api[k].tolist() for k in args]
@@ -136,11 +155,12 @@ def bench_meld_3(rows: dict[str, Any], n: int, loop_n: int, api_n: int) -> None:
 
 def bench_child_pugh(rows: dict[str, Any], n: int, loop_n: int, api_n: int) -> None:
     args = ("bilirubin", "albumin", "inr", "ascites", "encephalopathy")
-    vector_s, vector = _time(lambda: child_pugh(**{k: rows[k] for k in args}).points, repeats=3)
     sub = _subsample(rows, loop_n)
     columns = [sub[k].tolist() for k in args]
-    loop_s, looped = _time(
-        lambda: [child_pugh_row(*row) for row in zip(*columns, strict=True)], repeats=3
+    vector_s, vector, loop_s, looped = _interleaved(
+        lambda: child_pugh(**{k: rows[k] for k in args}).points,
+        lambda: [child_pugh_row(*row) for row in zip(*columns, strict=True)],
+        rounds=5,
     )
     api = _subsample(rows, api_n)
     api_columns = [api[k].tolist() for k in args]
@@ -172,11 +192,11 @@ def _report(
     print(f"{name}, {n:,} rows")
     rate = n / vector_s
     print(
-        f"  vectorized (hepatrial, validated; best of 3): {vector_s:6.2f} s  {rate:14,.0f} rows/s"
+        f"  vectorized (hepatrial, validated; best of 5): {vector_s:6.2f} s  {rate:14,.0f} rows/s"
     )
     print(
         f"  per-row pure-Python loop:                {loop_s:8.2f} s  {n / loop_s:14,.0f} rows/s"
-        f"  (best of 3 on {loop_n:,} rows, extrapolated)"
+        f"  (best of 5 on {loop_n:,} rows, extrapolated)"
     )
     print(
         f"  per-row loop over hepatrial scalar API:  {api_s:8.2f} s  {n / api_s:14,.0f} rows/s"
