@@ -164,3 +164,21 @@ def test_batch_results_render() -> None:
     assert "p_value" in many.to_text() and "<table" in many.to_html() and "\n" not in repr(many)
     at = kaplan_meier_at_many(data["trial"], data["time"], data["event"], 3.0, group=data["group"])
     assert len(at.summary) == 3 * 2 and "survival" in at.to_text() and "\n" not in repr(at)
+
+
+def test_stratified_logrank_many_equals_stratified_logrank() -> None:
+    """``strata=``: per trial, the same numbers as ``logrank(..., strata=)``."""
+    rng = np.random.default_rng(12)
+    data = _random_trials(rng, 30)
+    site = rng.choice(["north", "south", "east"], data["trial"].size)
+    many = logrank_many(data["trial"], data["time"], data["event"], data["group"], strata=site)
+    for i, key in enumerate(many.trials):
+        rows = data["trial"] == key
+        if len(set(data["group"][rows])) < 2:
+            continue
+        single = logrank(
+            data["time"][rows], data["event"][rows], data["group"][rows], strata=site[rows]
+        )
+        np.testing.assert_allclose(many.expected[i], single.expected, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(many.variance[i], single.variance, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(many.statistic[i], single.statistic, rtol=1e-12, atol=1e-14)

@@ -193,8 +193,32 @@ def _components_in_chunks(
     )
 
 
+def _stratified_components(
+    codes: IntArray,
+    n_trials: int,
+    time: FloatArray,
+    event: FloatArray,
+    group: IntArray,
+    k: int,
+    strata: Any,
+) -> LogrankComponents:
+    """Components per (trial, stratum) cell, summed over the strata of each trial."""
+    stratum, levels = group_codes(strata)
+    if stratum.size != codes.size:
+        raise ValueError(f"strata has {stratum.size} values for {codes.size} records")
+    n_strata = len(levels)
+    cells = _components_in_chunks(
+        codes * n_strata + stratum, n_trials * n_strata, time, event, group, k
+    )
+    return LogrankComponents(
+        observed=cells.observed.reshape(n_trials, n_strata, k).sum(axis=1),
+        expected=cells.expected.reshape(n_trials, n_strata, k).sum(axis=1),
+        variance=cells.variance.reshape(n_trials, n_strata, k, k).sum(axis=1),
+    )
+
+
 def logrank_many(
-    trial: Any, time: Any, event: Any, group: Any, *, reference: Any = None
+    trial: Any, time: Any, event: Any, group: Any, *, strata: Any = None, reference: Any = None
 ) -> LogrankMany:
     """Log-rank test of each trial, vectorized over trials (same numbers as :func:`logrank`).
 
@@ -204,6 +228,9 @@ def logrank_many(
         Trial key of each record (integers sorted in blocks are fastest; any labels work).
     time, event, group : array-like
         Follow-up time (>= 0), event indicator (0/1) and group label of each record.
+    strata : array-like, optional
+        Stratum of each record (e.g. the randomization stratum): a stratified test per trial,
+        O, E and V summed over the strata as ``logrank(..., strata=)``.
     reference : optional
         Reference group (default: first sorted level); groups are ordered with it first.
 
@@ -218,7 +245,10 @@ def logrank_many(
     t, e = _time_event(time, event, codes.size)
     g, levels = group_codes(group, reference)
     k = len(levels)
-    parts = _components_in_chunks(codes, trials.size, t, e, g, k)
+    if strata is None:
+        parts = _components_in_chunks(codes, trials.size, t, e, g, k)
+    else:
+        parts = _stratified_components(codes, trials.size, t, e, g, k, strata)
     statistic, df = chi_square_many(parts.observed, parts.expected, parts.variance)
     z = None
     if k == 2:
