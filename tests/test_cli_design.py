@@ -87,3 +87,37 @@ def test_simulate_refuses_bad_sizes() -> None:
     result = runner.invoke(app, ["simulate", "--n", "40,abc", "--trials", "10"])
     assert result.exit_code != 0
     assert "--n" in result.output
+
+
+def test_simulate_group_sequential_with_futility(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--protocol",
+            "msc-aclf",
+            "--trials",
+            "1000",
+            "--n",
+            "200",
+            "--hr",
+            "0.6",
+            "--looks",
+            "2",
+            "--futility",
+            "obf",
+            "--max-events",
+            "80",
+            "--workers",
+            "1",
+            "-o",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(tmp_path / "power_curves.csv")
+    assert summary["stop_futility_1"].iloc[0] > 0
+    assert (
+        summary["stop_efficacy_1"].iloc[0] + summary["stop_efficacy_2"].iloc[0]
+        == (summary["power"].iloc[0])
+    )

@@ -221,6 +221,9 @@ def simulate_command(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Local processes.")] = None,
     looks: Annotated[int, typer.Option(min=1, max=10, help="Group-sequential looks.")] = 1,
+    spending: Annotated[str, typer.Option(help="obf or pocock alpha spending.")] = "obf",
+    futility: Annotated[str, typer.Option(help="none, obf or pocock beta spending.")] = "none",
+    beta: Annotated[float, typer.Option(min=0.01, max=0.5, help="Beta for futility.")] = 0.2,
     max_events: Annotated[int | None, typer.Option(min=1, help="Events at the final look.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")] = Path(
         "hepatrial-simulation"
@@ -230,7 +233,14 @@ def simulate_command(
     from hepatrial.simulate.plots import write_power_curves
     from hepatrial.simulate.runner import Scenario, simulate_grid
 
-    boundaries = gs_boundaries(k=looks) if looks > 1 else None
+    boundaries = None
+    if looks > 1:
+        boundaries = gs_boundaries(
+            k=looks,
+            spending=spending,  # type: ignore[arg-type]
+            futility=futility,  # type: ignore[arg-type]
+            beta=beta if futility != "none" else None,
+        )
     scenarios = [
         Scenario(
             protocol=protocol,
