@@ -67,11 +67,16 @@ def as_cause_array(name: str, cause: FloatArray) -> FloatArray:
     return cause
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the equivalent Python value (labels print and compare naturally)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def encode_labels(name: str, values: Sequence[Any], reference: Any = None) -> Labels:
     """Code labels ``0..k-1`` in sorted order, with ``reference`` (default: first) as code 0."""
     series = pd.Series(list(values), dtype=object)
     try:
-        levels = sorted(pd.unique(series))
+        levels = sorted(_plain(v) for v in pd.unique(series))
     except TypeError as exc:
         raise ValueError(f"{name} mixes labels that cannot be ordered: {exc}") from exc
     if reference is not None:
@@ -81,8 +86,7 @@ def encode_labels(name: str, values: Sequence[Any], reference: Any = None) -> La
             )
         levels.remove(reference)
         levels.insert(0, reference)
-    lookup = {level: code for code, level in enumerate(levels)}
-    codes = np.fromiter((lookup[v] for v in series), dtype=np.int64, count=len(series))
+    codes = pd.Categorical(series, categories=levels).codes.astype(np.int64)
     return Labels(codes=codes, levels=tuple(levels))
 
 

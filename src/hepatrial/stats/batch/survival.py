@@ -131,7 +131,8 @@ def group_codes(group: Any, reference: Any = None) -> tuple[IntArray, tuple[Any,
         factorized, uniques = pd.factorize(values, sort=True)
         if (factorized < 0).any():
             raise ValueError("group has missing values; simulated trials must assign every patient")
-        codes, levels = factorized.astype(np.int64), list(uniques)
+        codes = factorized.astype(np.int64)
+        levels = [v.item() if isinstance(v, np.generic) else v for v in uniques]
     if reference is not None:
         if reference not in levels:
             raise ValueError(
