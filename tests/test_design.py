@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from hepatrial.design import (
@@ -213,3 +215,29 @@ def test_evidence_derivations() -> None:
     assert math.exp(survival.estimate) == pytest.approx(math.log(0.732) / math.log(0.556))
     assert msc_infection().estimate == pytest.approx(9 / 56 - 18 / 54)
     assert se_from_ci(-1.0, 1.0, level=0.9) == pytest.approx(1 / stats.norm.ppf(0.95))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    k=st.integers(min_value=2, max_value=5),
+    alpha=st.sampled_from([0.01, 0.025, 0.05, 0.1]),
+    spending=st.sampled_from(["obf", "pocock"]),
+    gaps=st.lists(st.floats(min_value=0.1, max_value=1.0), min_size=5, max_size=5),
+)
+def test_boundary_properties(k: int, alpha: float, spending: str, gaps: list[float]) -> None:
+    # Any information spacing: every bound exceeds the fixed-design quantile, alpha is fully
+    # spent, and more looks cost sample size (inflation factor > 1).
+    t = np.cumsum(gaps[:k]) / np.sum(gaps[:k])
+    design = gs_boundaries(
+        k=k,
+        alpha=alpha,
+        sided=1,
+        spending=spending,
+        information=t,
+        beta=0.2,  # type: ignore[arg-type]
+    )
+    fixed = stats.norm.isf(alpha)
+    assert all(z >= fixed - 1e-9 for z in design.z)
+    assert design.alpha_spent[-1] == pytest.approx(alpha)
+    assert design.inflation_factor is not None and design.inflation_factor > 1.0
+    assert design.power == pytest.approx(0.8, abs=1e-8)
