@@ -217,15 +217,14 @@ def randomize(
     """
     on = randomized_on or dt.date.today()
     with write_operation(session, user):
-        # Checks first: on PostgreSQL they run before the trial row is locked.
+        # User and participant checks run before the trial row is locked (PostgreSQL).
         acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
         get_participant(session, participant_id, acting)
-        trial = get_trial(session)
+        trial = get_trial(session, lock=True)  # serializes randomizations from here to commit
         protocol = trial_protocol(trial)
         _needs_weight(protocol, weight_kg)
         key = _store_key(session, trial)
         seed = _seed(session, trial, key)
-        get_trial(session, lock=True)
         sequence = _history(session, key)
         if participant_id in sequence.participants:
             _refuse_repeat(session, participant_id)

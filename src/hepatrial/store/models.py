@@ -33,7 +33,7 @@ class Trial(Audited, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     protocol_name: Mapped[str] = mapped_column(String(80))
     protocol_version: Mapped[str] = mapped_column(String(40))
-    protocol_yaml: Mapped[str] = mapped_column(Text)
+    protocol_yaml: Mapped[str] = mapped_column(Text, deferred=True)  # loaded when needed
     protocol_sha256: Mapped[str] = mapped_column(String(64))
     seed_commitment: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
