@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from typer.testing import CliRunner
@@ -84,11 +85,47 @@ def test_round_half_up() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[TrialOutcome]]:
+    """``hepatrial demo --out DIR`` run once; its outcomes read back from the files it wrote."""
+    from hepatrial.cli.main import app
+
     out = tmp_path_factory.mktemp("demo")
-    stages: list[tuple[str, str]] = []
-    outcomes = run_demo(out, on_stage=lambda t, s: stages.append((t, s)))
-    assert ("match", "done") in stages and ("msc-aclf", "done") in stages
+    run = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "every reproduced figure rounds to the published one" in run.output
+    outcomes = []
+    for protocol in ("match", "msc-aclf"):
+        comparison = pd.read_csv(
+            out / f"{protocol}-comparison.csv", dtype={"published": str, "as_printed": str}
+        )
+        results = out / f"{protocol}-results.json"
+        outcomes.append(
+            TrialOutcome(
+                protocol=protocol,
+                database_url=f"sqlite:///{out / protocol}.sqlite",
+                report=out / f"{protocol}-report.html",
+                results_json=results,
+                comparison=comparison,
+                dataset_hash=json.loads(results.read_text(encoding="utf-8"))["dataset_sha256"],
+            )
+        )
     return out, outcomes
+
+
+def test_run_demo_reports_every_stage(tmp_path: Path) -> None:
+    stages: list[tuple[str, str]] = []
+    (outcome,) = run_demo(
+        tmp_path, trials=("msc-aclf",), workers=1, on_stage=lambda t, s: stages.append((t, s))
+    )
+    assert [s for _, s in stages] == [
+        "seed search",
+        "screening",
+        "randomizing",
+        "follow-up",
+        "analysis",
+        "report",
+        "done",
+    ]
+    assert outcome.all_match
 
 
 @pytest.mark.slow

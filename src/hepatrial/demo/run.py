@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import Manager
+from multiprocessing import get_context
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -119,7 +119,9 @@ def run_demo(
     report = on_stage or (lambda _t, _s: None)
     if workers <= 1:
         return [run_trial(t, str(out), _Direct(report)) for t in trials]
-    with Manager() as manager, ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: the caller may run threads (a progress display) that fork would copy
+    context = get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
         queue = manager.Queue()
         futures = [pool.submit(run_trial, t, str(out), queue) for t in trials]
         while not all(f.done() for f in futures):
