@@ -113,7 +113,7 @@ def test_results_json_round_trips(report_input: ReportInput) -> None:
     assert set(frame["endpoint_id"]) == {e.id for e in report_input.protocol.endpoints}
 
 
-def test_formatting_helpers() -> None:
+def test_number_formatting() -> None:
     assert report_tables.fmt_p(0.0004) == "<0.001"
     assert report_tables.fmt_p(None) == "–"
     assert report_tables.fmt_num(-1.2345, 2) == "−1.23"
