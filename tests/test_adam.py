@@ -274,3 +274,17 @@ def test_missing_table_and_columns_are_all_reported() -> None:
         derive_adam(tables, load_protocol("match"))
     message = str(info.value)
     assert "'withdrawals' is missing" in message and "cause, severe" in message
+
+
+def test_no_randomized_participant_is_refused_with_the_reason() -> None:
+    tables = hand_built_tables()
+    tables["randomizations"] = tables["randomizations"].iloc[0:0]
+    with pytest.raises(DataCheckError, match="no participant has been randomized yet"):
+        derive_adam(tables, load_protocol("match"))
+
+
+def test_unknown_arm_is_refused() -> None:
+    tables = hand_built_tables()
+    tables["randomizations"].loc[0, "arm"] = "placebo"
+    with pytest.raises(DataCheckError, match="placebo"):
+        derive_adam(tables, load_protocol("match"))

@@ -31,6 +31,7 @@ import pandas as pd
 from hepatrial.analysis.adtte import derive_adtte
 from hepatrial.analysis.labs import derive_lab_records
 from hepatrial.analysis.sources import check_sources
+from hepatrial.exceptions import DataCheckError
 from hepatrial.protocol import Protocol
 from hepatrial.stats._common import Exclusion
 
@@ -114,6 +115,11 @@ def derive_adam(
         End of follow-up for ADTTE; default the longest ``time_horizon_days`` of the endpoints.
     """
     source = check_sources(tables)
+    if source["randomizations"].empty:
+        raise DataCheckError(
+            "no participant has been randomized yet: there is nothing to analyse "
+            f"({len(source['screenings'])} screening(s) recorded)"
+        )
     exclusions: list[tuple[str, Exclusion]] = []
     adsl = derive_adsl(source, protocol, exclusions)
     adlb = derive_adlb(source, adsl, protocol, exclusions)
@@ -150,8 +156,6 @@ def derive_adsl(
     labels = {a.id: a.label for a in protocol.arms}
     unknown = sorted(set(rand["arm"]) - set(labels))
     if unknown:
-        from hepatrial.exceptions import DataCheckError
-
         raise DataCheckError(f"randomizations name arm(s) {unknown} not in protocol {protocol.id}")
     adsl = pd.DataFrame(
         {
