@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hepatrial.exceptions import ExclusionWarning
 from hepatrial.stats import KaplanMeierResult, kaplan_meier
 from hepatrial.stats.survival import kaplan_meier_by, numbers_at_risk
 
@@ -48,7 +49,8 @@ def test_seed_trial_24_week_survival_with_plain_interval(
 def test_missing_records_are_excluded_and_counted() -> None:
     time = pd.Series([5.0, np.nan, 8.0, 12.0, 3.0])
     event = pd.Series([1, 1, None, 0, 1])
-    fit = kaplan_meier(time, event)
+    with pytest.warns(ExclusionWarning, match=r"2 of 5 records excluded"):
+        fit = kaplan_meier(time, event)
     assert fit.n == 3
     assert fit.n_excluded == 2
     assert [(e.reason, e.count) for e in fit.exclusions] == [
@@ -69,7 +71,10 @@ def test_bad_inputs_raise_errors_that_name_the_field() -> None:
         kaplan_meier([1.0], [1], conf_level=95)
     with pytest.raises(ValueError, match="same length; got time=2, event=1"):
         kaplan_meier([1.0, 2.0], [1])
-    with pytest.raises(ValueError, match=r"no complete record .*1 \(missing time\)"):
+    with (
+        pytest.warns(ExclusionWarning),
+        pytest.raises(ValueError, match=r"no complete record .*1 \(missing time\)"),
+    ):
         kaplan_meier([np.nan], [1])
 
 
@@ -116,14 +121,16 @@ def test_curves_by_group_and_numbers_at_risk() -> None:
     time = [1, 3, 5, 7, 2, 4, 6, 8, 9]
     event = [1, 1, 0, 1, 1, 0, 1, 0, 1]
     arm = ["MSC", "MSC", "MSC", "MSC", "control", "control", "control", "control", None]
-    fits = kaplan_meier_by(time, event, arm)
+    with pytest.warns(ExclusionWarning, match=r"1 \(missing group\)"):
+        fits = kaplan_meier_by(time, event, arm)
     assert fits.groups == ("MSC", "control")
     assert fits.n_excluded == 1
     assert fits["MSC"].survival_at(3) == pytest.approx(0.5)
     table = fits.numbers_at_risk([0, 4, 8])
     assert table.loc["MSC"].tolist() == [4, 2, 0]
     assert table.loc["control"].tolist() == [4, 3, 1]
-    assert numbers_at_risk(time, [0, 4, 8], group=arm).equals(table)
+    with pytest.warns(ExclusionWarning):
+        assert numbers_at_risk(time, [0, 4, 8], group=arm).equals(table)
     assert len(fits.summary) == 2
     with pytest.raises(KeyError, match="placebo"):
         fits["placebo"]

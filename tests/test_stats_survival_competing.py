@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hepatrial.exceptions import ConvergenceError
+from hepatrial.exceptions import ConvergenceError, ExclusionWarning
 from hepatrial.stats import cumulative_incidence, fine_gray, gray_test
 from hepatrial.stats.survival import kaplan_meier
 
@@ -25,9 +25,10 @@ def test_incidence_by_hand_and_sum_with_survival_is_one() -> None:
 
 
 def test_missing_records_and_bad_causes() -> None:
-    fit = cumulative_incidence(
-        [1, 2, np.nan, 4, 5], [1, None, 1, 2, 0], group=["a", "a", "b", "b", None]
-    )
+    with pytest.warns(ExclusionWarning, match="3 of 5 records excluded"):
+        fit = cumulative_incidence(
+            [1, 2, np.nan, 4, 5], [1, None, 1, 2, 0], group=["a", "a", "b", "b", None]
+        )
     assert fit.n == 2 and fit.n_excluded == 3
     assert fit.provenance["exclusions"] == "1 (missing time); 1 (missing cause); 1 (missing group)"
     with pytest.raises(ValueError, match=r"cause must be 0 \(censored\) or 1, 2"):

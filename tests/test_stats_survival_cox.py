@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hepatrial.exceptions import ConvergenceError
+from hepatrial.exceptions import ConvergenceError, ExclusionWarning
 from hepatrial.stats import CoxResult, cox_ph
 
 
@@ -71,7 +71,8 @@ def test_missing_values_are_excluded_and_reported() -> None:
     data = _trial()
     data.loc[[3, 7], "meld"] = np.nan
     data.loc[[5], "arm"] = None
-    result = cox_ph(data, time="days", event="death", covariates=["arm", "meld"])
+    with pytest.warns(ExclusionWarning, match="3 of 120 records excluded"):
+        result = cox_ph(data, time="days", event="death", covariates=["arm", "meld"])
     assert result.n == len(data) - 3 and result.n_excluded == 3
     assert result.provenance["exclusions"] == "1 (missing arm); 2 (missing meld)"
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from hepatrial.exceptions import ExclusionWarning
 from hepatrial.stats import LogrankResult, logrank
 
 
@@ -50,7 +51,8 @@ def test_missing_group_or_stratum_is_excluded_and_reported() -> None:
             "site": ["x", "y", "x", "y", "x", np.nan, "x", "y"],
         }
     )
-    result = logrank(data.time, data.event, data.arm, strata=data.site)
+    with pytest.warns(ExclusionWarning, match="2 of 8 records excluded"):
+        result = logrank(data.time, data.event, data.arm, strata=data.site)
     assert result.n == 6 and result.n_excluded == 2
     assert result.provenance["exclusions"] == "1 (missing group); 1 (missing strata)"
     assert result.n_strata == 2

@@ -13,10 +13,15 @@ import numpy as np
 import pytest
 from _survival_fixtures import ITERATIVE_RTOL, dataset, load, numbers
 
+from hepatrial.exceptions import ExclusionWarning
 from hepatrial.stats import cox_ph
 from hepatrial.stats.cox import cox_engine
 
 COX_CASES = load("survival_cox.json")
+
+# lung has missing ph.ecog and inst: R's na.omit drops the same records; the exclusion counts
+# are asserted in test_cox_exclusions_match_r_na_action.
+pytestmark = pytest.mark.filterwarnings("ignore::hepatrial.exceptions.ExclusionWarning")
 
 
 def _fit(case: dict[str, Any]) -> Any:
@@ -73,7 +78,8 @@ def test_cox_agrees_with_r_well_beyond_the_stated_tolerance() -> None:
 def test_cox_exclusions_match_r_na_action() -> None:
     """coxph drops the lung record with missing ph.ecog (n = 227) and, with cluster(inst),
     also the record with missing inst (n = 226); hepatrial reports both exclusions."""
-    result = _fit(COX_CASES["lung_cluster_inst"])
+    with pytest.warns(ExclusionWarning, match="2 of 228 records excluded"):
+        result = _fit(COX_CASES["lung_cluster_inst"])
     assert result.n == 226 and result.n_excluded == 2
     assert {e.reason for e in result.exclusions} == {"missing ph.ecog", "missing inst"}
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from hepatrial.stats._common import Exclusion, FloatArray, IntArray
+from hepatrial.stats._survival_input import warn_exclusions
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def model_frame(data: Any, columns: Sequence[str]) -> ModelFrame:
         if count:
             exclusions.append(Exclusion(reason=f"missing {name}", count=count))
         keep &= ~absent
+    warn_exclusions(exclusions, len(selected))
     return ModelFrame(
         frame=selected[keep].reset_index(drop=True),
         n_excluded=int((~keep).sum()),

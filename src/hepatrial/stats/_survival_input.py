@@ -8,6 +8,7 @@ field, the offending value and what is allowed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hepatrial.exceptions import ExclusionWarning
 from hepatrial.stats._common import Exclusion, FloatArray, IntArray, as_float_array
 
 
@@ -124,6 +126,7 @@ def complete_records(
         if count:
             exclusions.append(Exclusion(reason=f"missing {key}", count=count))
         keep &= ~mask
+    warn_exclusions(exclusions, len(t))
     check_times("time", t[keep])
     kept_columns = {
         k: [v for v, ok in zip(vals, keep, strict=True) if ok] for k, vals in columns.items()
@@ -135,6 +138,20 @@ def complete_records(
         n_excluded=int((~keep).sum()),
         exclusions=tuple(exclusions),
     )
+
+
+def warn_exclusions(exclusions: Sequence[Exclusion], n_records: int, stacklevel: int = 4) -> None:
+    """Tell the caller, with an ``ExclusionWarning``, that records were left out and why.
+
+    ``stacklevel`` 4 points at the user's call (warn -> this -> the input helper -> public).
+    """
+    if exclusions:
+        total = sum(item.count for item in exclusions)
+        warnings.warn(
+            f"{total} of {n_records} records excluded ({describe_exclusions(exclusions)})",
+            ExclusionWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def describe_exclusions(exclusions: Sequence[Exclusion]) -> str:
