@@ -405,7 +405,9 @@ def fine_gray(
     -----
     Subdistribution hazard ``lambda_k(t | x) = lambda_k0(t) exp(x' beta)`` estimated from a
     partial likelihood whose risk sets keep competing-event patients with weight
-    ``G(t-)/G(T_j-)`` (Fine & Gray 1999). SE: cmprsk's sandwich estimator.
+    ``G(t-)/G(T_j-)`` (Fine & Gray 1999). SE: cmprsk's sandwich estimator. Time and memory
+    grow with patients x events (like crr's Fortran); meant for trial-sized data (up to a few
+    thousand patients).
     """
     used = model_frame(data, [time, cause, *covariates])
     frame = used.frame
