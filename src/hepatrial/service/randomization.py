@@ -217,18 +217,19 @@ def randomize(
     """
     on = randomized_on or dt.date.today()
     with write_operation(session, user):
-        # User and participant checks run before the trial row is locked (PostgreSQL).
+        # User, participant and screening are read before the trial row is locked, so that
+        # on PostgreSQL the serialized part is as short as possible (screenings are append-only).
         acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
         get_participant(session, participant_id, acting)
+        screening = _latest_screening(session, participant_id)
         trial = get_trial(session, lock=True)  # serializes randomizations from here to commit
         protocol = trial_protocol(trial)
-        _needs_weight(protocol, weight_kg)
         key = _store_key(session, trial)
         seed = _seed(session, trial, key)
         sequence = _history(session, key)
         if participant_id in sequence.participants:
             _refuse_repeat(session, participant_id)
-        screening = _latest_screening(session, participant_id)
+        _needs_weight(protocol, weight_kg)
         _check_timing(protocol, screening, on)
         assignment = _allocator(trial, protocol).assign(
             seed=seed, history=sequence.history, factors=dict(screening.factors)
