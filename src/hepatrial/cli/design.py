@@ -216,6 +216,10 @@ def simulate_command(
     hr: Annotated[str, typer.Option(help="Hazard ratios, comma-separated.")] = "1",
     meld_shift: Annotated[str, typer.Option(help="Day-90 MELD shifts, comma-separated.")] = "0",
     risk_ratio: Annotated[float, typer.Option(help="Complication risk ratio.")] = 1.0,
+    alpha: Annotated[float, typer.Option(min=1e-6, max=0.5, help="Two-sided level.")] = 0.05,
+    accrual_per_month: Annotated[
+        float | None, typer.Option(min=0.01, help="Participants per month (default: model).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Root seed; same seed, same results.")] = 20_260_511,
     backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
@@ -237,6 +241,7 @@ def simulate_command(
     if looks > 1:
         boundaries = gs_boundaries(
             k=looks,
+            alpha=alpha,
             spending=spending,  # type: ignore[arg-type]
             futility=futility,  # type: ignore[arg-type]
             beta=beta if futility != "none" else None,
@@ -248,6 +253,8 @@ def simulate_command(
             hr=h,
             meld_shift=s,
             risk_ratio=risk_ratio,
+            alpha=alpha,
+            accrual_per_month=accrual_per_month,
             boundaries=boundaries,
             max_events=max_events,
         )
