@@ -150,3 +150,20 @@ def test_supportive_cox_and_competing_risk_analyses_run(msc_run) -> None:  # typ
 def test_reconstruction_dates_are_real_calendar_dates(match_run) -> None:  # type: ignore[no-untyped-def]
     tables, _, _ = match_run
     assert all(isinstance(d, dt.date) for d in tables["randomizations"]["randomized_on"])
+
+
+def test_an_estimator_that_does_not_converge_is_reported(match_run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial.analysis import estimates
+    from hepatrial.exceptions import ConvergenceError
+
+    def fails(ctx, a):  # type: ignore[no-untyped-def]
+        raise ConvergenceError("REML stopped at a saddle point")
+
+    monkeypatch.setitem(estimates.HANDLERS, "repeated_measures", fails)
+    _, adam, _ = match_run
+    results = run_plan(adam, load_protocol("match"))
+    elf = results.result("elf_over_time")
+    assert (
+        elf.status == "not run" and elf.note == "did not converge: REML stopped at a saddle point"
+    )
+    assert results.result("delta_meld_d90").status == "done"

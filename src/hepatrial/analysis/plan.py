@@ -28,8 +28,9 @@ from hepatrial.analysis.results import (
     Context,
     EndpointResult,
     PlanResults,
+    base_result,
 )
-from hepatrial.exceptions import DataCheckError
+from hepatrial.exceptions import ConvergenceError, DataCheckError
 from hepatrial.protocol import Protocol
 
 
@@ -81,7 +82,11 @@ def run_plan(
     ctx = Context(adam, protocol, experimental, control, adam.content_hash)
     results = []
     for a in analyses(protocol):
-        results.append(HANDLERS[a.endpoint.kind](ctx, a))
+        try:
+            results.append(HANDLERS[a.endpoint.kind](ctx, a))
+        except ConvergenceError as error:
+            # one estimator failing to converge is a result to report, not a reason to stop
+            results.append(base_result(ctx, a, status="not run", note=f"did not converge: {error}"))
     return PlanResults(
         protocol_id=protocol.id,
         protocol_version=protocol.version,

@@ -170,8 +170,8 @@ def _baseline_labs(rng: np.random.Generator) -> tuple[float, float, float]:
     from hepatrial.demo._labs import continuous_meld
 
     while True:
-        bilirubin = float(np.exp(rng.normal(np.log(330.0), 0.3)))
-        inr = float(rng.uniform(1.55, 2.9))
+        bilirubin = float(np.exp(rng.normal(np.log(230.0), 0.35)))
+        inr = float(rng.uniform(1.5, 2.4))
         creatinine = float(rng.uniform(50.0, 135.0))
         meld = continuous_meld(
             bilirubin / BILIRUBIN_UMOL_PER_MG, inr, creatinine / CREATININE_UMOL_PER_MG
