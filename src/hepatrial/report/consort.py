@@ -130,9 +130,9 @@ def _arrow(ax: Axes, x0: float, y0: float, x1: float, y1: float) -> None:
 
 def consort_figure(counts: ConsortCounts) -> str:
     """Draw the diagram; returns a PNG data URI."""
-    fig, ax = plt.subplots(figsize=(7.6, 6.4))
+    fig, ax = plt.subplots(figsize=(7.6, 6.0))
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0.07, 1)
     ax.axis("off")
     reasons = "\n".join(f"• {r}: {n}" for r, n in counts.excluded_reasons[:6])
     _box(ax, 0.33, 0.94, 0.36, 0.07, f"Assessed for eligibility (n={counts.assessed})", INK)
