@@ -178,19 +178,19 @@ def _cox(
             "treated": (rows["ARMCD"] == ctx.experimental).astype(float),
         }
     )
-    fit = estimator(data, time="time", event="event", covariates=["treated"])
-    summary = fit.summary.set_index(fit.summary.columns[0])
-    row = summary.iloc[0]
+    fit = estimator(
+        data, time="time", event="event", covariates=["treated"], conf_level=a.conf_level
+    )
     return base_result(
         ctx,
         a,
         estimate_label=f"hazard ratio ({ctx.experimental} / {ctx.control})",
-        estimate=float(row.get("hazard_ratio", np.exp(row.get("coef", np.nan)))),
-        ci_low=float(row.get("ci_low", np.nan)),
-        ci_high=float(row.get("ci_high", np.nan)),
-        p_value=float(row.get("p_value", np.nan)),
+        estimate=float(fit.hazard_ratio["treated"]),
+        ci_low=float(fit.ci.loc["treated", "ci_low"]),
+        ci_high=float(fit.ci.loc["treated", "ci_high"]),
+        p_value=float(fit.p_value["treated"]),
         n=len(rows),
-        note="Cox proportional hazards",
+        note="Cox proportional hazards (Efron ties), Wald CI",
     )
 
 
@@ -397,10 +397,10 @@ def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
         a,
         estimate_label=f"MMRM difference in change at {order[-1]} "
         f"({ctx.experimental} − {ctx.control})",
-        estimate=float(last.get("estimate", np.nan)),
-        ci_low=float(last.get("ci_low", np.nan)),
-        ci_high=float(last.get("ci_high", np.nan)),
-        p_value=float(last.get("p_value", np.nan)),
+        estimate=float(last["estimate"]),
+        ci_low=float(last["ci_low"]),
+        ci_high=float(last["ci_high"]),
+        p_value=float(last["p_value"]),
         n=rows["USUBJID"].nunique(),
         by_arm=by_arm,
         note="MMRM, unstructured covariance",
