@@ -288,3 +288,18 @@ def test_unknown_arm_is_refused() -> None:
     tables["randomizations"].loc[0, "arm"] = "placebo"
     with pytest.raises(DataCheckError, match="placebo"):
         derive_adam(tables, load_protocol("match"))
+
+
+def test_screening_scores_reach_adsl() -> None:
+    tables = hand_built_tables()
+    tables["screenings"]["scores"] = [
+        {"meld": 12.5, "liver_stiffness_kpa": 18.0},
+        {"meld": 14.0},
+        {},
+        {},
+        {},
+    ]
+    adsl = derive_adam(tables, load_protocol("match")).adsl.set_index("USUBJID")
+    assert adsl.loc["P1", "SCR_MELD"] == 12.5 and adsl.loc["P2", "SCR_MELD"] == 14.0
+    assert adsl.loc["P1", "SCR_LIVER_STIFFNESS_KPA"] == 18.0
+    assert math.isnan(adsl.loc["P3", "SCR_MELD"])

@@ -174,11 +174,25 @@ def derive_adsl(
     factors = rand["factors"].map(lambda f: f if isinstance(f, dict) else {})
     for name in sorted({k for f in factors for k in f}):
         adsl[f"STRAT_{name.upper()}"] = [str(f.get(name, "")) for f in factors]
+    adsl = _screening_values(adsl, rand, source["screenings"])
     adsl = _treatment_flags(adsl, source["doses"], protocol)
     adsl = _disposition(adsl, source)
     not_randomized = int((~source["participants"]["id"].isin(adsl["USUBJID"])).sum())
     _count(exclusions, "ADSL", "screened but not randomized (CONSORT only)", not_randomized)
     return adsl.sort_values("RANDNO").reset_index(drop=True)
+
+
+def _screening_values(
+    adsl: pd.DataFrame, rand: pd.DataFrame, screenings: pd.DataFrame
+) -> pd.DataFrame:
+    """``SCR_<NAME>``: scores and numeric facts of the screening used at randomization."""
+    if "scores" not in screenings:
+        return adsl
+    by_id = screenings.set_index("id")["scores"].map(lambda v: v if isinstance(v, dict) else {})
+    values = rand["screening_id"].map(by_id).map(lambda v: v if isinstance(v, dict) else {})
+    for name in sorted({k for v in values for k in v}):
+        adsl[f"SCR_{name.upper()}"] = [float(v[name]) if name in v else np.nan for v in values]
+    return adsl
 
 
 def _treatment_flags(adsl: pd.DataFrame, doses: pd.DataFrame, protocol: Protocol) -> pd.DataFrame:

@@ -35,6 +35,26 @@ def _factors(frame: pd.DataFrame) -> pd.Series:
     )
 
 
+def _screening_numbers(frame: pd.DataFrame) -> pd.Series:
+    """Scores computed at screening (``score_<name>``) and numeric protocol facts."""
+    columns = [c for c in frame.columns if c.startswith("score_")]
+    columns += [
+        c
+        for c in frame.columns
+        if c.startswith("fact_")
+        and not c.startswith("fact_clinical_")
+        and pd.api.types.is_float_dtype(frame[c])
+    ]
+    return pd.Series(
+        [
+            {c.split("_", 1)[1]: float(row[c]) for c in columns if pd.notna(row[c])}
+            for _, row in frame.iterrows()
+        ],
+        index=frame.index,
+        dtype=object,
+    )
+
+
 def _criteria(failed: pd.Series) -> pd.Series:
     return failed.fillna("").map(
         lambda text: [
@@ -50,6 +70,7 @@ def from_store_layout(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFr
     )
     screenings = tables["screenings"].rename(columns={"screening_id": "id"})
     screenings["criteria"] = _criteria(screenings["failed_criteria"])
+    screenings["scores"] = _screening_numbers(screenings)
     randomizations = tables["randomizations"].copy()
     randomizations["factors"] = _factors(randomizations)
     return {

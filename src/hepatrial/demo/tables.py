@@ -180,7 +180,8 @@ def source_tables(
     for k, p in enumerate(trial.participants):
         c = p.candidate
         labs = {lab.test: {"value": lab.value, "unit": lab.unit} for lab in c.screening_labs}
-        factors = stratum_factors(protocol, c.facts, _screening_scores(labs, protocol))
+        scores = _screening_scores(labs, protocol)
+        factors = stratum_factors(protocol, c.facts, scores)
         tables["participants"].append(
             {"id": c.subject_id, "site_code": c.site, "sex": c.sex, "age_years": c.age}
         )
@@ -193,6 +194,8 @@ def source_tables(
                 "criteria": [],
                 "labs": labs,
                 "facts": c.facts,
+                "scores": scores
+                | {k: float(v) for k, v in c.facts.items() if isinstance(v, float)},
             }
         )
         tables["randomizations"].append(

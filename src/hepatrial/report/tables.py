@@ -21,6 +21,7 @@ BASELINE_PARAMS = (
     ("BPLAT", "Platelets, 10⁹/L", 0),
     ("BELF", "ELF score", 2),
     ("BEQ5D", "EQ-5D-5L index", 2),
+    ("SCR_LIVER_STIFFNESS_KPA", "Liver stiffness at screening, kPa", 1),
 )
 
 
