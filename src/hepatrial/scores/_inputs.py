@@ -7,7 +7,9 @@ back through :func:`finish`, which gives a float for all-scalar input and an arr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -122,9 +124,17 @@ def flag(value: Any, field: str) -> BoolArray:
     return result
 
 
-def ordinal(value: Any, field: str, words: Mapping[str, int], maximum: int) -> IntArray:
-    """An ordinal grade 0..maximum given as integers or as the words in ``words``."""
+def ordinal(
+    value: Any, field: str, words: Mapping[str, int], maximum: int, *, check: bool = True
+) -> IntArray:
+    """An ordinal grade 0..maximum given as integers or as the words in ``words``.
+
+    With ``check`` false, integer codes are returned unchecked: the caller must check them, as
+    :func:`blockwise_into` does block by block with a :func:`grade_bound`.
+    """
     array = np.atleast_1d(np.asarray(value))
+    if not check and array.dtype.kind in "iu":
+        return array.astype(np.int64, copy=False)
     if array.dtype.kind in "iu" and array.size:
         # Fast path for integer codes: two reductions, no temporary arrays.
         if array.min() >= 0 and array.max() <= maximum:
@@ -158,19 +168,44 @@ _FEMALE = {"f", "female", "w", "woman"}
 _MALE = {"m", "male", "man"}
 
 
+_CASE_BIT = 0x20
+"""Setting this bit of "F" or "M" gives "f" or "m"; no other code point maps to those two."""
+
+
+def _single_letter_female(points: npt.NDArray[np.uint32]) -> BoolArray | None:
+    """True for "F"/"f", False for "M"/"m", from one-character code points; None if any other.
+
+    Compares code points as integers, block by block with reused buffers (much faster than
+    comparing strings): each letter is lower-cased by setting its case bit, and a block is
+    valid when its counts of "f" and "m" add up to its length.
+    """
+    n = points.size
+    is_female = np.empty(n, dtype=bool)
+    size = max(1, min(n, BLOCK_ROWS))
+    lowered = np.empty(size, dtype=np.uint32)
+    is_male = np.empty(size, dtype=bool)
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        low, male, fem = lowered[: stop - start], is_male[: stop - start], is_female[start:stop]
+        np.bitwise_or(points[start:stop], _CASE_BIT, out=low)
+        np.equal(low, ord("f"), out=fem)
+        np.equal(low, ord("m"), out=male)
+        if np.count_nonzero(fem) + np.count_nonzero(male) != stop - start:
+            return None
+    return is_female
+
+
 def female(value: Any, field: str = "sex") -> BoolArray:
     """Sex given as "M"/"F" (or male/female, any case) as a boolean array, True = female."""
     array = np.atleast_1d(np.asarray(value))
     if array.dtype.kind not in "UO":
         raise UnitError(f"{field} must be 'M' or 'F'; got values of type {array.dtype}")
     if array.dtype.kind == "U" and array.dtype.itemsize == 4:
-        # One-character codes: compare code points as integers (much faster than strings).
-        points = array.view(np.uint32)
-        is_female: BoolArray = (points == ord("F")) | (points == ord("f"))
-        is_male: BoolArray = (points == ord("M")) | (points == ord("m"))
-    else:
-        is_female = np.asarray(array == "F", dtype=bool)
-        is_male = np.asarray(array == "M", dtype=bool)
+        letters = _single_letter_female(array.reshape(-1).view(np.uint32))
+        if letters is not None:
+            return letters.reshape(array.shape)
+    is_female = np.asarray(array == "F", dtype=bool)
+    is_male = np.asarray(array == "M", dtype=bool)
     if not np.all(is_female | is_male):
         words = pd.Series(array.astype(str)).str.strip().str.lower()
         is_female = words.isin(_FEMALE).to_numpy()
@@ -190,9 +225,86 @@ Checks = Mapping[int, tuple[str, Any]]
 """Deferred plausibility checks: argument index -> (analyte, the value as the caller gave it)."""
 
 
-def _check_all(checks: Checks) -> None:
-    for analyte, value in checks.values():
-        check_plausible(value, analyte)
+@dataclass(frozen=True)
+class Bound:
+    """A deferred range check of one engine argument, run block by block.
+
+    ``low <= block.min()`` and ``block.max() <= high`` is tested on every block while it is in
+    the cache (false for a NaN); on failure ``fail()`` re-validates the value as the caller gave
+    it, which raises the usual teaching error naming the first offending index.
+    """
+
+    low: float
+    high: float
+    fail: Callable[[], object]
+
+
+def lab_bounds(checks: Checks) -> dict[int, Bound]:
+    """:class:`Bound` checks for lab values: their plausible range in conventional units."""
+    return {
+        i: Bound(*plausible_range(analyte), partial(check_plausible, value, analyte))
+        for i, (analyte, value) in checks.items()
+    }
+
+
+def grade_bound(value: Any, field: str, words: Mapping[str, int], maximum: int) -> Bound:
+    """A :class:`Bound` for an ordinal grade 0..maximum (see :func:`ordinal`)."""
+    return Bound(0, maximum, partial(ordinal, value, field, words, maximum))
+
+
+def _check_block(
+    bounds: Mapping[int, Bound], parts: list[npt.NDArray[Any]], failed: set[int]
+) -> None:
+    """Add to ``failed`` the index of every argument whose block is outside its bound."""
+    if not parts or not parts[0].size:
+        return
+    for i, bound in bounds.items():
+        block = parts[i]
+        if not (block.min() >= bound.low and block.max() <= bound.high):
+            failed.add(i)
+
+
+def _flat(arrays: tuple[npt.NDArray[Any], ...]) -> list[npt.NDArray[Any]]:
+    return [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+
+
+def blockwise_into(
+    kernel: Callable[..., None],
+    *arrays: npt.NDArray[Any],
+    outputs: Sequence[npt.DTypeLike],
+    scratch: Sequence[npt.DTypeLike] = (),
+    bounds: Mapping[int, Bound] | None = None,
+) -> tuple[npt.NDArray[Any], ...]:
+    """Run ``kernel(outs, buffers, *parts)`` over consecutive blocks of 1-D arrays of one length.
+
+    The kernel writes its results into ``outs`` (slices of the arrays returned, one per dtype in
+    ``outputs``) and may use ``buffers`` (one per dtype in ``scratch``, allocated once and reused
+    by every block) for its temporaries, so that the loop allocates nothing and every temporary
+    stays in the CPU cache. Still vectorized: one numpy call per operation per block of
+    :data:`BLOCK_ROWS` rows, never per row. N-dimensional inputs are scored flat and reshaped.
+
+    ``bounds`` are range checks of arguments, tested on each block (a min and a max); any
+    failure is raised after the loop by the bound's ``fail``, which names the first offending
+    index as usual, so nothing is returned for invalid input.
+    """
+    bounds = bounds or {}
+    shape = arrays[0].shape
+    flat = list(arrays) if len(shape) == 1 else _flat(arrays)
+    n = flat[0].shape[0]
+    results = [np.empty(n, dtype=dtype) for dtype in outputs]
+    size = max(1, min(n, BLOCK_ROWS))
+    buffers = [np.empty(size, dtype=dtype) for dtype in scratch]
+    failed: set[int] = set()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, n, size):
+            block = slice(start, min(start + size, n))
+            parts = [a[block] for a in flat]
+            _check_block(bounds, parts, failed)
+            rows = block.stop - block.start
+            kernel([r[block] for r in results], [b[:rows] for b in buffers], *parts)
+    for i in sorted(failed):
+        bounds[i].fail()
+    return tuple(r.reshape(shape) for r in results)
 
 
 def blockwise(
@@ -210,29 +322,14 @@ def blockwise(
     loop by :func:`~hepatrial.units.check_plausible` on the whole value, so the message names
     the first offending index as usual.
     """
-    checks = checks or {}
-    shape = arrays[0].shape
-    if len(shape) != 1:
-        flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
-        return blockwise(engine, *flat, checks=checks).reshape(shape)
-    n = shape[0]
-    if n <= BLOCK_ROWS:
-        _check_all(checks)
-        return engine(*arrays)
-    bounds = {i: plausible_range(analyte) for i, (analyte, _) in checks.items()}
-    failed: set[int] = set()
-    out = np.empty(n, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for start in range(0, n, BLOCK_ROWS):
-            block = slice(start, start + BLOCK_ROWS)
-            parts = [a[block] for a in arrays]
-            for i, (low, high) in bounds.items():
-                if not (parts[i].min() >= low and parts[i].max() <= high):
-                    failed.add(i)
-            out[block] = engine(*parts)
-    if failed:
-        _check_all({i: checks[i] for i in sorted(failed)})
-    return out
+
+    def kernel(outs: list[FloatArray], _: list[FloatArray], *parts: npt.NDArray[Any]) -> None:
+        outs[0][...] = engine(*parts)
+
+    (result,) = blockwise_into(
+        kernel, *arrays, outputs=(np.float64,), bounds=lab_bounds(checks or {})
+    )
+    return result
 
 
 def broadcast(*arrays: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], ...]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -10,12 +12,17 @@ import numpy.typing as npt
 import pandas as pd
 
 from hepatrial.scores._inputs import (
+    BoolArray,
+    Bound,
     FloatArray,
     IntArray,
     all_scalar,
+    blockwise_into,
     broadcast,
     finish,
+    grade_bound,
     lab,
+    lab_bounds,
     ordinal,
 )
 
@@ -102,12 +109,74 @@ class ChildPughResult:
         return f"ChildPughResult({np.size(self.points)} patients)"
 
 
-def _three_bands(values: FloatArray, low: float, high: float) -> npt.NDArray[np.int8]:
-    """1 below ``low``, 2 from ``low`` to ``high`` inclusive, 3 above ``high``."""
-    points = np.ones(values.shape, dtype=np.int8)
-    points += values >= low
-    points += values > high
-    return points
+Int8Array = npt.NDArray[np.int8]
+
+
+def _three_bands_into(
+    points: Int8Array,
+    values: FloatArray,
+    low: float,
+    high: float,
+    at_least_low: BoolArray,
+    above_high: BoolArray,
+) -> None:
+    """1 below ``low``, 2 from ``low`` to ``high`` inclusive, 3 above ``high``, into ``points``.
+
+    The two comparisons are added as int8 views of the boolean arrays (0 or 1 each).
+    """
+    np.greater_equal(values, low, out=at_least_low)
+    np.greater(values, high, out=above_high)
+    np.add(at_least_low.view(np.int8), above_high.view(np.int8), out=points)
+    points += 1
+
+
+def _grade_points_into(points: Int8Array, grade: IntArray) -> None:
+    """Grade 0, 1, 2 (already checked) as 1, 2, 3 points."""
+    np.copyto(points, grade, casting="unsafe")
+    points += 1
+
+
+_CLASS_B_FROM, _CLASS_C_FROM = 7, 10
+"""Class A is 5-6 points, B 7-9, C 10-15."""
+
+
+def _child_pugh_into(
+    outs: list[npt.NDArray[Any]],
+    buffers: list[npt.NDArray[Any]],
+    bilirubin_mg_dl: FloatArray,
+    albumin_g_dl: FloatArray,
+    inr: FloatArray,
+    ascites: IntArray,
+    encephalopathy: IntArray,
+    *,
+    bilirubin_edges: tuple[float, float],
+    albumin_low: float,
+) -> None:
+    """Write the total (int64), class code points and item points (int8) of one block."""
+    points, class_codes, bili, alb, inr_points, asc, he = outs
+    first, second, total = buffers
+    _three_bands_into(bili, bilirubin_mg_dl, *bilirubin_edges, first, second)
+    np.less_equal(albumin_g_dl, 3.5, out=first)
+    np.less(albumin_g_dl, albumin_low, out=second)
+    np.add(first.view(np.int8), second.view(np.int8), out=alb)
+    alb += 1
+    _three_bands_into(inr_points, inr, 1.7, 2.3, first, second)
+    _grade_points_into(asc, ascites)
+    _grade_points_into(he, encephalopathy)
+    np.add(bili, alb, out=total)
+    total += inr_points
+    total += asc
+    total += he
+    np.copyto(points, total)
+    np.greater_equal(total, _CLASS_B_FROM, out=first)
+    np.greater_equal(total, _CLASS_C_FROM, out=second)
+    letter = total.view(np.uint8)
+    np.add(first.view(np.uint8), second.view(np.uint8), out=letter)
+    np.add(letter, ord("A"), out=class_codes)
+
+
+_OUTPUTS = (np.int64, "<u4", np.int8, np.int8, np.int8, np.int8, np.int8)
+_SCRATCH = (np.bool_, np.bool_, np.int8)
 
 
 def child_pugh_engine(
@@ -116,37 +185,38 @@ def child_pugh_engine(
     inr: FloatArray,
     ascites: IntArray,
     encephalopathy: IntArray,
+    *,
     albumin_band: AlbuminBand = "pugh1973",
     bilirubin_bands: BilirubinBands = "standard",
-) -> tuple[npt.NDArray[np.int8], ...]:
-    """Item points (bilirubin, albumin, INR, ascites, encephalopathy) and the total (int8)."""
-    bili_edges = (2.0, 3.0) if bilirubin_bands == "standard" else (4.0, 10.0)
-    bilirubin = _three_bands(bilirubin_mg_dl, *bili_edges)
-    albumin = np.ones(albumin_g_dl.shape, dtype=np.int8)
-    albumin += albumin_g_dl <= 3.5
-    albumin += albumin_g_dl < (2.8 if albumin_band == "pugh1973" else 3.0)
-    inr_points = _three_bands(inr, 1.7, 2.3)
-    ascites_points = ascites.astype(np.int8)
-    ascites_points += 1
-    he_points = encephalopathy.astype(np.int8)
-    he_points += 1
-    total = bilirubin + albumin
-    total += inr_points
-    total += ascites_points
-    total += he_points
-    return bilirubin, albumin, inr_points, ascites_points, he_points, total
+    bounds: Mapping[int, Bound] | None = None,
+) -> tuple[npt.NDArray[Any], ...]:
+    """Total points (int64), class letters and item points (int8: bilirubin, albumin, INR,
+    ascites, encephalopathy) of checked 1-D arrays of one length, scored block by block.
+
+    ``bounds`` are the range checks still to run on the arguments (see
+    :func:`~hepatrial.scores._inputs.blockwise_into`).
+    """
+    kernel = partial(
+        _child_pugh_into,
+        bilirubin_edges=(2.0, 3.0) if bilirubin_bands == "standard" else (4.0, 10.0),
+        albumin_low=2.8 if albumin_band == "pugh1973" else 3.0,
+    )
+    points, codes, *items = blockwise_into(
+        kernel,
+        bilirubin_mg_dl,
+        albumin_g_dl,
+        inr,
+        ascites,
+        encephalopathy,
+        outputs=_OUTPUTS,
+        scratch=_SCRATCH,
+        bounds=bounds,
+    )
+    return (points, codes.view("<U1"), *items)
 
 
-# Code points of the class letter for 0-15 points (A 5-6, B 7-9, C 10-15); looked up as
-# integers and viewed as one-character strings, which is faster than indexing a string array.
-_CLASS_CODE_BY_POINTS = np.array(
-    [0] * 5 + [ord("A")] * 2 + [ord("B")] * 3 + [ord("C")] * 6, dtype="<u4"
-)
-
-
-def child_pugh_class(points: npt.NDArray[np.integer[Any]]) -> Any:
-    """Class letters for point totals: A 5-6, B 7-9, C 10-15."""
-    return _CLASS_CODE_BY_POINTS[points].view("<U1")
+def _integer_codes(value: Any) -> bool:
+    return np.asarray(value).dtype.kind in "iu"
 
 
 def child_pugh(
@@ -216,28 +286,31 @@ def child_pugh(
     if bilirubin_bands not in ("standard", "cholestatic"):
         raise ValueError(f"bilirubin_bands={bilirubin_bands!r}; use 'standard' or 'cholestatic'")
     scalar = all_scalar(bilirubin, albumin, inr, ascites, encephalopathy)
-    bili_mg_dl, alb_g_dl, inr_ratio, asc_grade, he_grade = broadcast(
-        lab(bilirubin, "bilirubin"),
-        lab(albumin, "albumin"),
-        lab(inr, "inr"),
-        ordinal(ascites, "ascites", ASCITES_WORDS, 2),
-        ordinal(encephalopathy, "encephalopathy", ENCEPHALOPATHY_WORDS, 2),
+    # Integer grades are checked with the labs, block by block; words are mapped and checked
+    # first, and then the labs are too, so that errors come in argument order either way.
+    defer = _integer_codes(ascites) and _integer_codes(encephalopathy)
+    arrays = broadcast(
+        lab(bilirubin, "bilirubin", check=not defer),
+        lab(albumin, "albumin", check=not defer),
+        lab(inr, "inr", check=not defer),
+        ordinal(ascites, "ascites", ASCITES_WORDS, 2, check=not defer),
+        ordinal(encephalopathy, "encephalopathy", ENCEPHALOPATHY_WORDS, 2, check=not defer),
     )
-    bili, alb, inr_, asc, he, total = child_pugh_engine(
-        bili_mg_dl,
-        alb_g_dl,
-        inr_ratio,
-        asc_grade,
-        he_grade,
-        albumin_band=albumin_band,
-        bilirubin_bands=bilirubin_bands,
+    bounds: dict[int, Bound] = {}
+    if defer:
+        bounds = lab_bounds({0: ("bilirubin", bilirubin), 1: ("albumin", albumin), 2: ("inr", inr)})
+        bounds[3] = grade_bound(ascites, "ascites", ASCITES_WORDS, 2)
+        bounds[4] = grade_bound(encephalopathy, "encephalopathy", ENCEPHALOPATHY_WORDS, 2)
+    points, class_, *items = child_pugh_engine(
+        *arrays, albumin_band=albumin_band, bilirubin_bands=bilirubin_bands, bounds=bounds
     )
+    bili, alb, inr_, asc, he = (finish(item, scalar) for item in items)
     return ChildPughResult(
-        points=finish(total.astype(np.int64), scalar),
-        class_=finish(child_pugh_class(total), scalar),
-        bilirubin_points=finish(bili, scalar),
-        albumin_points=finish(alb, scalar),
-        inr_points=finish(inr_, scalar),
-        ascites_points=finish(asc, scalar),
-        encephalopathy_points=finish(he, scalar),
+        points=finish(points, scalar),
+        class_=finish(class_, scalar),
+        bilirubin_points=bili,
+        albumin_points=alb,
+        inr_points=inr_,
+        ascites_points=asc,
+        encephalopathy_points=he,
     )

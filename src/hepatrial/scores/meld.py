@@ -17,11 +17,13 @@ from hepatrial.scores._inputs import (
     Number,
     all_scalar,
     blockwise,
+    blockwise_into,
     broadcast,
     female,
     finish,
     flag,
     lab,
+    lab_bounds,
     round_half_up,
 )
 
@@ -261,33 +263,75 @@ def meld_3_engine(
         6 + 1.33 F + ln(Bili') (4.56 - 0.24 dNa) + 0.82 dNa + 9.09 ln(INR')
           + ln(Cr') (11.14 - 1.83 dAlb) + 1.85 dAlb
     """
-    bili = np.maximum(bilirubin_mg_dl, 1.0)
-    np.log(bili, out=bili)
-    inr_log = np.maximum(inr, 1.0)
-    np.log(inr_log, out=inr_log)
-    cr = np.clip(creatinine_mg_dl, 1.0, 3.0)
-    np.copyto(cr, 3.0, where=dialysis)
-    np.log(cr, out=cr)
-    na_gap = np.clip(sodium_mmol_l, 125.0, 137.0)
+    arrays = np.broadcast_arrays(
+        female_or_adolescent,
+        bilirubin_mg_dl,
+        sodium_mmol_l,
+        inr,
+        creatinine_mg_dl,
+        albumin_g_dl,
+        dialysis,
+    )
+    score = np.empty(arrays[0].shape, dtype=np.float64)
+    buffers = [np.empty(score.shape, dtype=np.float64) for _ in range(_MELD_3_BUFFERS)]
+    _meld_3_into([score], buffers, *arrays, constant=constant)
+    return score
+
+
+_MELD_3_BUFFERS = 4
+"""Scratch arrays :func:`_meld_3_into` needs, each the length of its output."""
+
+
+def _meld_3_into(
+    outs: list[FloatArray],
+    buffers: list[FloatArray],
+    extra_points: BoolArray,
+    bilirubin_mg_dl: FloatArray,
+    sodium_mmol_l: FloatArray,
+    inr: FloatArray,
+    creatinine_mg_dl: FloatArray,
+    albumin_g_dl: FloatArray,
+    dialysis: BoolArray,
+    *,
+    constant: float = 6.0,
+) -> None:
+    """Write continuous MELD 3.0 into ``outs[0]``, every temporary in ``buffers``.
+
+    The operations of :func:`meld_3_engine` in its order, so the result is the same to the
+    bit: ``clip(x, 1, inf)`` is ``max(x, 1)``, and adding ``1.33 * F`` (0.0 or exactly 1.33)
+    is adding 1.33 where F.
+    """
+    score = outs[0]
+    log_bili, log_inr, log_cr, work = buffers
+    np.clip(bilirubin_mg_dl, 1.0, np.inf, out=log_bili)
+    np.log(log_bili, out=log_bili)
+    np.clip(inr, 1.0, np.inf, out=log_inr)
+    np.log(log_inr, out=log_inr)
+    np.clip(creatinine_mg_dl, 1.0, 3.0, out=log_cr)
+    np.copyto(log_cr, 3.0, where=dialysis)
+    np.log(log_cr, out=log_cr)
+    na_gap = work
+    np.clip(sodium_mmol_l, 125.0, 137.0, out=na_gap)
     np.subtract(137.0, na_gap, out=na_gap)
-    alb_gap = np.clip(albumin_g_dl, 1.5, 3.5)
-    np.subtract(3.5, alb_gap, out=alb_gap)
-    score = na_gap * -0.24
+    np.multiply(na_gap, -0.24, out=score)
     score += 4.56
-    score *= bili
+    score *= log_bili
     na_gap *= 0.82
     score += na_gap
-    inr_log *= 9.09
-    score += inr_log
-    cr_term = alb_gap * -1.83
+    log_inr *= 9.09
+    score += log_inr
+    alb_gap, cr_term = log_bili, work
+    np.clip(albumin_g_dl, 1.5, 3.5, out=alb_gap)
+    np.subtract(3.5, alb_gap, out=alb_gap)
+    np.multiply(alb_gap, -1.83, out=cr_term)
     cr_term += 11.14
-    cr_term *= cr
+    cr_term *= log_cr
     score += cr_term
     alb_gap *= 1.85
     score += alb_gap
     score += constant
-    np.add(score, 1.33, out=score, where=female_or_adolescent)
-    return np.asarray(score, dtype=np.float64)
+    np.multiply(extra_points, 1.33, out=work)
+    score += work
 
 
 def _adolescent(age: Any) -> BoolArray:
@@ -386,18 +430,31 @@ def meld_3(
         4: ("creatinine", creatinine),
         5: ("albumin", albumin),
     }
-    engine = meld_3_engine if rounding == "continuous" else _meld_3_optn
+    kernel = _meld_3_into if rounding == "continuous" else _meld_3_optn
     extra_points = is_female if age is None else is_female | adolescent
-    result = blockwise(engine, extra_points, bili, na, inr_, cr, alb, dia, checks=checks)
+    (result,) = blockwise_into(
+        kernel,
+        extra_points,
+        bili,
+        na,
+        inr_,
+        cr,
+        alb,
+        dia,
+        outputs=(np.float64,),
+        scratch=(np.float64,) * _MELD_3_BUFFERS,
+        bounds=lab_bounds(checks),
+    )
     return finish(result, scalar)  # type: ignore[no-any-return]
 
 
-def _meld_3_optn(*arrays: Any) -> FloatArray:
+def _meld_3_optn(outs: list[FloatArray], buffers: list[FloatArray], *arrays: Any) -> None:
     """OPTN MELD 3.0: the continuous value rounded half up and bounded to 6-40.
 
     The 0.5 (and the half-up tolerance) of :func:`round_half_up` is folded into the constant
     6 of the equation, then the value is floored: the same result in two fewer passes.
     """
-    score = meld_3_engine(*arrays, constant=6.0 + 0.5 + HALF_UP_TOLERANCE)
+    _meld_3_into(outs, buffers, *arrays, constant=6.0 + 0.5 + HALF_UP_TOLERANCE)
+    score = outs[0]
     np.floor(score, out=score)
-    return np.clip(score, MELD3_FLOOR, MELD_CAP, out=score)
+    np.clip(score, MELD3_FLOOR, MELD_CAP, out=score)
