@@ -145,7 +145,8 @@ def test_ancova_many_recomputes_trials_where_one_pass_sums_lose_digits(shuffle: 
     # One trial far from the others (offset 1e3, unit spread): one-pass sums about the
     # overall mean would lose ~6 digits in every trial; the engine recomputes those trials
     # from deviations about their own arm means and still matches the QR fit to 1e-12.
-    # (With the fallback disabled this test fails.)
+    # (With the fallback disabled the shuffled case fails; sorted equal-size trials are
+    # summed about their own means, which the next test defeats.)
     rng = np.random.default_rng(22)
     rows = _simulate(rng, trials=4, n=40)
     order = np.argsort(rows["trial"], kind="stable")
@@ -153,6 +154,28 @@ def test_ancova_many_recomputes_trials_where_one_pass_sums_lose_digits(shuffle: 
     offsets = np.where(rows["trial"] == 10, 1e3, 0.0)
     rows["baseline"] = rows["baseline"] / 5.0 + offsets
     rows["change"] = rows["change"] + 3.0 * offsets
+    if shuffle:
+        perm = rng.permutation(len(rows["trial"]))
+        rows = {k: v[perm] for k, v in rows.items()}
+    batch = ancova_many(rows["trial"], rows["change"], rows["group"], rows["baseline"])
+    for i, key in enumerate(batch.trial):
+        one = _single(rows, int(key))
+        for name in ("estimate", "se", "p_value"):
+            assert getattr(batch, name)[i] == pytest.approx(getattr(one, name), rel=1e-12), name
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_ancova_many_recomputes_trials_whose_arms_lie_far_apart(shuffle: bool) -> None:
+    # In one trial the comparator arm's outcomes lie 1e4 above the reference arm's (noise SD
+    # 4): sums about any shift common to the whole trial (its mean on the sorted equal-size
+    # path, the overall mean otherwise) lose ~6 digits of the residual sum of squares; the
+    # engine recomputes that trial from deviations about its arm means and matches the QR
+    # fit to 1e-12. (With the fallback disabled this test fails on both paths.)
+    rng = np.random.default_rng(23)
+    rows = _simulate(rng, trials=4, n=40)
+    order = np.argsort(rows["trial"], kind="stable")
+    rows = {k: v[order] for k, v in rows.items()}
+    rows["change"] = rows["change"] + np.where(rows["trial"] == 17, 1e4, 0.0) * rows["group"]
     if shuffle:
         perm = rng.permutation(len(rows["trial"]))
         rows = {k: v[perm] for k, v in rows.items()}

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy import stats as sps
 
 from hepatrial.stats._common import FloatArray, RenderedResult
@@ -93,7 +94,9 @@ def _chi_square(
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = sum((deviation - correction) ** 2 / e for e in expected)
     statistic = np.where((events == 0) | (non_events == 0), np.nan, statistic)
-    return statistic, np.asarray(sps.chi2.sf(statistic, 1), dtype=np.float64)
+    # P(chi2_1 > X^2) = erfc(sqrt(X^2 / 2)): the same tail as chi2.sf(X^2, 1) (to ~1e-13
+    # relative) at a hundredth of the cost of the general incomplete gamma
+    return statistic, np.asarray(special.erfc(np.sqrt(statistic / 2.0)), dtype=np.float64)
 
 
 def wilson_interval(x: FloatArray, n: FloatArray, z: float) -> tuple[FloatArray, FloatArray]:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from scipy import special
 from scipy import stats as sps
 
 from hepatrial.stats._common import FloatArray, IntArray, as_float_array, check_same_length
@@ -55,16 +57,22 @@ class AncovaManyResult:
 
 
 _CONDITION_LIMIT = 1e3  # one-pass sums lose at most ~3 of 16 digits before the fallback
+_CHUNK_ROWS = 1 << 16  # rows per block of trials: a few such arrays stay in the CPU cache
 
 
 @dataclass(frozen=True)
 class _Trials:
-    """Row-to-trial map: contiguous blocks (``starts``, rows sorted) or a dense code per row."""
+    """Row-to-trial map: contiguous blocks (``starts``, rows sorted) or a dense code per row.
+
+    ``width`` is the common number of rows per trial when rows are sorted and every trial has
+    the same size (the simulator layout): the data then reshape to ``(trials, width)``.
+    """
 
     ids: IntArray
     n_rows: int
     starts: IntArray | None = None
     codes: IntArray | None = None
+    width: int | None = None
 
     def total(self, values: FloatArray) -> FloatArray:
         """Per-trial sums of ``values``."""
@@ -94,9 +102,14 @@ def _trials(trial: Any) -> _Trials:
     if len(keys) == 0:
         raise ValueError("trial is empty: give at least one row per trial")
     keys = keys.astype(np.int64, copy=False)
-    if np.all(keys[1:] >= keys[:-1]):  # sorted: every trial is one block of rows
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        return _Trials(ids=keys[starts], n_rows=len(keys), starts=starts)
+    # Runs of equal keys; the rows are sorted by trial iff the run keys strictly increase.
+    starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    starts = np.concatenate((np.zeros(1, dtype=np.int64), starts))
+    ids = keys[starts]
+    if np.all(ids[1:] > ids[:-1]):  # every trial is one block of rows
+        width = len(keys) // len(starts)
+        equal = width * len(starts) == len(keys) and bool(np.all(np.diff(starts) == width))
+        return _Trials(ids=ids, n_rows=len(keys), starts=starts, width=width if equal else None)
     if keys.min() >= 0 and keys.max() < 2 * len(keys) + 16:
         present = np.bincount(keys) > 0
         lookup = np.cumsum(present) - 1
@@ -106,14 +119,17 @@ def _trials(trial: Any) -> _Trials:
     return _Trials(ids=unique.astype(np.int64), n_rows=len(keys), codes=codes)
 
 
-def _arm_indicator(group: Any) -> FloatArray:
+def _arm_indicator(group: Any) -> npt.NDArray[Any]:
+    """The arm codes, checked to be 0/1 (integers and booleans are kept as they are)."""
     arm = np.asarray(group)
-    if arm.dtype == np.bool_ or np.issubdtype(arm.dtype, np.integer):
+    if arm.dtype == np.bool_:
+        return arm
+    if np.issubdtype(arm.dtype, np.integer):
         if len(arm) and (arm.min() < 0 or arm.max() > 1):
             raise ValueError("group must be coded 0 (reference arm) and 1 (comparator arm)")
-        return arm.astype(np.float64)
+        return arm
     values = as_float_array("group", arm)
-    if not np.isin(values, (0.0, 1.0)).all():
+    if not ((values == 0.0) | (values == 1.0)).all():
         raise ValueError("group must be coded 0 (reference arm) and 1 (comparator arm)")
     return values
 
@@ -131,32 +147,76 @@ class _Moments:
     syy: FloatArray
 
 
-def _one_pass(
-    trials: _Trials, x: FloatArray, y: FloatArray, arm: FloatArray
-) -> tuple[_Moments, FloatArray, FloatArray]:
-    """Sums of products about the overall means, corrected to within-arm sums per trial.
+@dataclass(frozen=True)
+class _Sums:
+    """Per-trial raw sums of the shifted data ``xs``, ``ys`` (shift constant within a trial)."""
 
-    Also returns the uncorrected sums of squares, whose ratio to the corrected ones measures
-    the digits lost to cancellation.
+    n: FloatArray
+    n1: FloatArray  # sum of arm
+    x: FloatArray
+    y: FloatArray
+    x1: FloatArray  # sum of arm * xs
+    y1: FloatArray
+    xx: FloatArray
+    yy: FloatArray
+    xy: FloatArray
+
+    def moments(self) -> _Moments:
+        """Correct the raw sums to sums about each trial's arm means."""
+        n0 = self.n - self.n1
+        sx0, sy0 = self.x - self.x1, self.y - self.y1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = [sx0 / n0, self.x1 / self.n1, sy0 / n0, self.y1 / self.n1]
+            return _Moments(
+                n0=n0,
+                n1=self.n1,
+                gap_x=m[1] - m[0],
+                gap_y=m[3] - m[2],
+                sxx=self.xx - sx0 * m[0] - self.x1 * m[1],
+                sxy=self.xy - sx0 * m[2] - self.x1 * m[3],
+                syy=self.yy - sy0 * m[2] - self.y1 * m[3],
+            )
+
+
+def _block_sums(width: int, x: FloatArray, y: FloatArray, arm: npt.NDArray[Any]) -> _Sums:
+    """Sums for sorted trials of ``width`` rows each, shifted by each trial's first row.
+
+    The rows reshape to a (trials, width) matrix; blocks of trials that fit in the CPU cache
+    are reduced along rows (``einsum`` sums of products), one read of the input per block.
     """
+    shape = (len(x) // width, width)
+    xm, ym, am = x.reshape(shape), y.reshape(shape), arm.reshape(shape)
+    out = np.empty((8, shape[0]))
+    step = max(1, _CHUNK_ROWS // width)
+    for lo in range(0, shape[0], step):
+        rows = slice(lo, lo + step)
+        a = np.asarray(am[rows], dtype=np.float64)
+        o = out[:, rows]
+        xs = xm[rows] - (np.einsum("ij->i", xm[rows], out=o[1]) / width)[:, None]
+        ys = ym[rows] - (np.einsum("ij->i", ym[rows], out=o[2]) / width)[:, None]
+        np.einsum("ij->i", a, out=o[0])
+        np.einsum("ij->i", xs, out=o[1])
+        np.einsum("ij->i", ys, out=o[2])
+        for k, (left, right) in enumerate(((a, xs), (a, ys), (xs, xs), (ys, ys), (xs, ys))):
+            np.einsum("ij,ij->i", left, right, out=o[3 + k])
+    return _Sums(np.full(shape[0], float(width)), *out)
+
+
+def _row_sums(trials: _Trials, x: FloatArray, y: FloatArray, arm: npt.NDArray[Any]) -> _Sums:
+    """Sums over rows in any layout (``reduceat`` or ``bincount``), shifted by overall means."""
+    a = np.asarray(arm, dtype=np.float64)
     xs, ys = x - x.mean(), y - y.mean()
-    n1 = trials.total(arm)
-    n0 = trials.sizes() - n1
-    sx1, sy1 = trials.total(arm * xs), trials.total(arm * ys)
-    sx0, sy0 = trials.total(xs) - sx1, trials.total(ys) - sy1
-    raw_xx, raw_yy = trials.total(xs * xs), trials.total(ys * ys)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = [sx0 / n0, sx1 / n1, sy0 / n0, sy1 / n1]
-        moments = _Moments(
-            n0=n0,
-            n1=n1,
-            gap_x=m[1] - m[0],
-            gap_y=m[3] - m[2],
-            sxx=raw_xx - sx0 * m[0] - sx1 * m[1],
-            sxy=trials.total(xs * ys) - sx0 * m[2] - sx1 * m[3],
-            syy=raw_yy - sy0 * m[2] - sy1 * m[3],
-        )
-    return moments, raw_xx, raw_yy
+    return _Sums(
+        n=trials.sizes(),
+        n1=trials.total(a),
+        x=trials.total(xs),
+        y=trials.total(ys),
+        x1=trials.total(a * xs),
+        y1=trials.total(a * ys),
+        xx=trials.total(xs * xs),
+        yy=trials.total(ys * ys),
+        xy=trials.total(xs * ys),
+    )
 
 
 def _two_pass(
@@ -180,12 +240,23 @@ def _two_pass(
     )
 
 
-def _moments(trials: _Trials, x: FloatArray, y: FloatArray, arm: FloatArray) -> _Moments:
-    """One-pass sums, recomputed by two passes for trials where they lost precision."""
-    fast, raw_xx, raw_yy = _one_pass(trials, x, y, arm)
+def _moments(trials: _Trials, x: FloatArray, y: FloatArray, arm: npt.NDArray[Any]) -> _Moments:
+    """One-pass sums, recomputed by two passes for trials where they lost precision.
+
+    Non-finite input shows in the sums (NaN and infinities propagate), so the rows are only
+    scanned for it when a sum is not finite.
+    """
+    if trials.width is not None:
+        sums = _block_sums(trials.width, x, y, arm)
+    else:
+        sums = _row_sums(trials, x, y, arm)
+    if not (np.isfinite(sums.xx).all() and np.isfinite(sums.yy).all()):
+        if not (np.isfinite(y).all() and np.isfinite(x).all()):
+            raise ValueError("outcome and covariate must be finite; remove missing rows first")
+    fast = sums.moments()
     with np.errstate(divide="ignore", invalid="ignore"):
         rss = fast.syy - fast.sxy * fast.sxy / fast.sxx
-        risky = (raw_xx > _CONDITION_LIMIT * fast.sxx) | (raw_yy > _CONDITION_LIMIT * rss)
+        risky = (sums.xx > _CONDITION_LIMIT * fast.sxx) | (sums.yy > _CONDITION_LIMIT * rss)
     risky &= (fast.n0 > 0) & (fast.n1 > 0)
     if not risky.any():
         return fast
@@ -193,13 +264,22 @@ def _moments(trials: _Trials, x: FloatArray, y: FloatArray, arm: FloatArray) -> 
     rows = risky[codes]
     index = np.flatnonzero(risky)
     remap = np.cumsum(risky) - 1
-    exact = _two_pass(remap[codes[rows]], len(index), x[rows], y[rows], arm[rows])
+    exact = _two_pass(
+        remap[codes[rows]], len(index), x[rows], y[rows], arm[rows].astype(np.float64)
+    )
     merged = {}
     for name in _Moments.__dataclass_fields__:
         values = getattr(fast, name).copy()
         values[index] = getattr(exact, name)
         merged[name] = values
     return _Moments(**merged)
+
+
+def _t_quantiles(probability: float, df: FloatArray) -> FloatArray:
+    """Student t quantiles, computed once per distinct df (trials mostly share one)."""
+    levels, inverse = np.unique(df, return_inverse=True)
+    quantiles: FloatArray = np.asarray(sps.t.ppf(probability, levels), dtype=np.float64)
+    return quantiles[inverse]
 
 
 def ancova_many(
@@ -215,16 +295,19 @@ def ancova_many(
     Statistical Methods, 8th ed., ch. 18). Identical to :func:`hepatrial.stats.ancova` per
     trial (to ~1e-13).
 
-    The sums come from one pass over the rows (about the overall means; per-trial sums by
-    ``np.add.reduceat`` when rows are sorted by trial, else ``np.bincount``). Trials where
-    that loses more than three digits (raw second moments over a thousand times the
-    within-arm ones) are recomputed from deviations about their own arm means.
+    The sums come from one pass over the rows about a shift constant within each trial. Rows
+    sorted by trial with equal trial sizes (the simulator layout) are reduced as a
+    (trials, patients) matrix in cache-sized blocks, shifted by each trial's first row; other
+    sorted layouts use ``np.add.reduceat`` and unsorted ones ``np.bincount``, shifted by the
+    overall means. Trials where the one-pass sums lose more than three digits (raw second
+    moments over a thousand times the within-arm ones) are recomputed from deviations about
+    their own arm means.
 
     Parameters
     ----------
     trial
         Integer trial key of each row (any order; keys need not be contiguous). Rows sorted
-        by trial take the fastest path.
+        by trial, the same number per trial, take the fastest path.
     outcome, covariate
         Finite outcome (e.g. change from baseline) and covariate (e.g. baseline) per row.
     group
@@ -242,8 +325,6 @@ def ancova_many(
     x = as_float_array("covariate", covariate)
     arm = _arm_indicator(group)
     check_same_length(trial=np.asarray(trial), outcome=y, group=arm, covariate=x)
-    if not (np.isfinite(y).all() and np.isfinite(x).all()):
-        raise ValueError("outcome and covariate must be finite; remove missing rows first")
     trials = _trials(trial)
     m = _moments(trials, x, y, arm)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -255,8 +336,9 @@ def ancova_many(
         bad = (m.n0 < 1) | (m.n1 < 1) | (df < 1) | ~(m.sxx > 0)
         estimate, se, df = (np.where(bad, np.nan, v) for v in (estimate, se, df))
         statistic = estimate / se
-        p_value = 2.0 * sps.t.sf(np.abs(statistic), df)
-        half = sps.t.ppf(0.5 + level / 2.0, df) * se
+        # scipy's t.sf(|t|, df) is stdtr(df, -|t|); called directly to skip its argument checks
+        p_value = 2.0 * special.stdtr(df, -np.abs(statistic))
+        half = _t_quantiles(0.5 + level / 2.0, df) * se
     return AncovaManyResult(
         trial=trials.ids,
         estimate=estimate,
