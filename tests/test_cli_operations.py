@@ -174,3 +174,9 @@ def test_init_creates_hepatrial_db_in_the_working_directory(tmp_path: Path) -> N
 def test_cli_refuses_a_store_without_schema(tmp_path: Path) -> None:
     code, output = _run("schedule", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
     assert code == 1 and "hepatrial init" in output
+
+
+def test_cli_names_an_unusable_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing-dir' / 'trial.db'}"
+    code, output = _run("init", "--protocol", "match", "--db", url)
+    assert code == 1 and "cannot use the database" in output and "unable to open" in output

@@ -18,6 +18,8 @@ import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from hepatrial import service
 from hepatrial.exceptions import HepatrialError
@@ -64,6 +66,15 @@ def _store(url: str) -> Iterator[StoreSession]:
     except HepatrialError as error:
         _err.print(f"[red]refused:[/red] {error}", highlight=False)
         raise typer.Exit(code=1) from None
+    except OperationalError as error:
+        _err.print(
+            f"[red]cannot use the database[/red] {_shown(url)}: {error.orig}", highlight=False
+        )
+        raise typer.Exit(code=1) from None
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _done(message: str) -> None:
@@ -80,6 +91,11 @@ def init_command(
         init_db(db)
     except HepatrialError as error:
         _err.print(f"[red]refused:[/red] {error}", highlight=False)
+        raise typer.Exit(code=1) from None
+    except OperationalError as error:
+        _err.print(
+            f"[red]cannot use the database[/red] {_shown(db)}: {error.orig}", highlight=False
+        )
         raise typer.Exit(code=1) from None
     with _store(db) as session:
         info = service.create_trial(session, protocol, admin=admin)

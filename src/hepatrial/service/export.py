@@ -413,11 +413,11 @@ def export_sdtm(
         for code, frame in domains.items():
             final = target / f"{code.lower()}.{format}"
             temporary = final.with_name(final.name + stamp)
+            staged[code] = (temporary, final)
             if format == "csv":
                 frame.to_csv(temporary, index=False)
             else:
                 frame.to_parquet(temporary, index=False)
-            staged[code] = (temporary, final)
     except BaseException:
         for temporary, _ in staged.values():
             temporary.unlink(missing_ok=True)
