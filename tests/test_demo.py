@@ -116,7 +116,10 @@ def test_run_demo_reports_every_stage(tmp_path: Path) -> None:
     (outcome,) = run_demo(
         tmp_path, trials=("msc-aclf",), workers=1, on_stage=lambda t, s: stages.append((t, s))
     )
-    assert [s for _, s in stages] == [
+    counts = [s for _, s in stages if s.startswith("follow-up ")]
+    # every tenth of the 110 participants recorded is reported
+    assert counts == [f"follow-up {k}/110" for k in range(10, 111, 10)]
+    assert [s for _, s in stages if not s.startswith("follow-up ")] == [
         "seed search",
         "screening",
         "randomizing",

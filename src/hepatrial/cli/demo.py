@@ -57,7 +57,11 @@ def demo_command(
         }
 
         def on_stage(trial: str, stage: str) -> None:
-            done = STAGES.index(stage) if stage in STAGES else len(STAGES)
+            name, _, fraction = stage.partition(" ")
+            done: float = STAGES.index(name) if name in STAGES else len(STAGES)
+            if name == "follow-up" and fraction:
+                recorded, total = (int(x) for x in fraction.split("/"))
+                done += recorded / total
             progress.update(tasks[trial], completed=done, stage=stage)
 
         outcomes = run_demo(out, on_stage=on_stage)

@@ -170,7 +170,9 @@ def build_trial_store(
             raise RuntimeError("the store's allocations differ from the offline replay of the seed")
         trial = reconstruct(protocol_id, arms=arms)
         note("recording follow-up")
-        for participant in trial.participants:
+        for k, participant in enumerate(trial.participants):
             record_participant(session, protocol, participant, INVESTIGATOR)
+            if (k + 1) % 10 == 0:
+                note(f"recording follow-up {k + 1}/{len(trial.participants)}")
     engine.dispose()
     return BuiltTrial(trial, protocol, url, seed, draws)

@@ -60,7 +60,13 @@ def run_trial(protocol_id: str, out: str, messages: Any = None) -> TrialOutcome:
         "randomizing": "randomizing",
         "recording follow-up": "follow-up",
     }
-    built = build_trial_store(protocol_id, directory, progress=lambda m: note(stage_of.get(m, m)))
+
+    def stage(message: str) -> str:
+        if message.startswith("recording follow-up "):
+            return "follow-up " + message.rsplit(" ", 1)[1]
+        return stage_of.get(message, message)
+
+    built = build_trial_store(protocol_id, directory, progress=lambda m: note(stage(m)))
     note("analysis")
     analysis = analyse_store(
         built.database_url,
@@ -113,7 +119,11 @@ def run_demo(
     on_stage: Callable[[str, str], None] | None = None,
     workers: int | None = None,
 ) -> list[TrialOutcome]:
-    """Run every seed trial into ``out``; ``on_stage(trial, stage)`` reports progress."""
+    """Run every seed trial into ``out``; ``on_stage(trial, stage)`` reports progress.
+
+    ``stage`` is one of :data:`STAGES` or ``"done"``; during follow-up it may read
+    ``"follow-up k/n"`` (participants recorded so far).
+    """
     Path(out).mkdir(parents=True, exist_ok=True)
     workers = workers or min(len(trials), os.cpu_count() or 1)
     report = on_stage or (lambda _t, _s: None)
