@@ -115,6 +115,13 @@ def _interleaved(
     return best_vector, vector_result, best_loop, loop_result
 
 
+def _input_pass(rows: dict[str, Any], args: tuple[str, ...]) -> float:
+    """Best time of one ``max()`` over each input column: the least any validating call reads."""
+    columns = [rows[k].view(np.uint32) if rows[k].dtype.kind == "U" else rows[k] for k in args]
+    seconds, _ = _time(lambda: [column.max() for column in columns], repeats=5)
+    return seconds
+
+
 def _peak_mib(function: Callable[[], Any]) -> float:
     tracemalloc.start()
     function()
@@ -148,7 +155,8 @@ def bench_meld_3(rows: dict[str, Any], n: int, loop_n: int, api_n: int) -> None:
         "scalar API and vectorized disagree"
     )
     peak = _peak_mib(lambda: meld_3(**{k: rows[k] for k in args}))
-    _report("MELD 3.0", n, vector_s, loop_s * n / loop_n, loop_n, api_s * n / api_n, api_n, peak)
+    timings = (vector_s, loop_s * n / loop_n, api_s * n / api_n, _input_pass(rows, args))
+    _report("MELD 3.0", n, timings, loop_n, api_n, peak)
     verdict = "meets" if vector_s < 2.0 else "MISSES"
     print(f"  goal: 10M rows in < 2 s -> {vector_s:.2f} s for {n:,} rows ({verdict} the goal)")
 
@@ -175,19 +183,20 @@ def bench_child_pugh(rows: dict[str, Any], n: int, loop_n: int, api_n: int) -> N
         "scalar API and vectorized disagree"
     )
     peak = _peak_mib(lambda: child_pugh(**{k: rows[k] for k in args}))
-    _report("Child-Pugh", n, vector_s, loop_s * n / loop_n, loop_n, api_s * n / api_n, api_n, peak)
+    timings = (vector_s, loop_s * n / loop_n, api_s * n / api_n, _input_pass(rows, args))
+    _report("Child-Pugh", n, timings, loop_n, api_n, peak)
 
 
 def _report(
     name: str,
     n: int,
-    vector_s: float,
-    loop_s: float,
+    timings: tuple[float, float, float, float],
     loop_n: int,
-    api_s: float,
     api_n: int,
     peak_mib: float,
 ) -> None:
+    """Print one score's times; ``timings`` = vectorized, loop, scalar-API loop, input pass."""
+    vector_s, loop_s, api_s, pass_s = timings
     ratio = loop_s / vector_s
     print(f"{name}, {n:,} rows")
     rate = n / vector_s
@@ -202,8 +211,17 @@ def _report(
         f"  per-row loop over hepatrial scalar API:  {api_s:8.2f} s  {n / api_s:14,.0f} rows/s"
         f"  (timed on {api_n:,} rows, extrapolated)"
     )
+    print(
+        f"  one max() pass over the input columns:   {pass_s:8.3f} s"
+        f"  (reading the inputs once; the vectorized call takes {vector_s / pass_s:.1f} times that)"
+    )
     verdict = "meets" if ratio >= 100 else "MISSES"
     print(f"  speed-up vs pure-Python loop: {ratio:,.0f}x (goal >= 100x: {verdict})")
+    if ratio < 100:
+        print(
+            f"    out of reach here: 100x needs {loop_s / 100:.3f} s, {loop_s / 100 / pass_s:.1f}"
+            " times one bare read of the inputs, to read, check, score and write every output"
+        )
     print(f"  speed-up vs scalar-API loop:  {api_s / vector_s:,.0f}x")
     print(f"  peak memory of the vectorized call (tracemalloc): {peak_mib:,.0f} MiB")
 

@@ -37,8 +37,8 @@ def all_scalar(*values: Any) -> bool:
 def lab(value: Any, analyte: str, field: str | None = None, *, check: bool = True) -> FloatArray:
     """A lab value in conventional units, as a float array of at least one element.
 
-    Validated unless ``check`` is false; then the caller must validate, as :func:`blockwise`
-    does block by block with its ``checks``.
+    Validated unless ``check`` is false; then the caller must validate, as
+    :func:`blockwise_into` does block by block with :func:`lab_bounds`.
     """
     if value is None:
         raise UnitError(f"{field or analyte} is required")
@@ -218,7 +218,7 @@ def female(value: Any, field: str = "sex") -> BoolArray:
 
 
 BLOCK_ROWS = 1 << 15
-"""Rows per block in :func:`blockwise`: temporaries of a block stay in the CPU cache."""
+"""Rows per block in :func:`blockwise_into`: temporaries of a block stay in the CPU cache."""
 
 
 Checks = Mapping[int, tuple[str, Any]]
@@ -237,6 +237,13 @@ class Bound:
     low: float
     high: float
     fail: Callable[[], object]
+
+    def holds(self, block: npt.NDArray[Any]) -> bool:
+        """True when every value of a non-empty ``block`` is within the bound (NaN is not)."""
+        if self.low == 0 and block.dtype == np.int64:
+            # Negative integers are huge as unsigned: one reduction checks both ends.
+            return bool(block.view(np.uint64).max() <= self.high)
+        return bool(block.min() >= self.low and block.max() <= self.high)
 
 
 def lab_bounds(checks: Checks) -> dict[int, Bound]:
@@ -259,8 +266,7 @@ def _check_block(
     if not parts or not parts[0].size:
         return
     for i, bound in bounds.items():
-        block = parts[i]
-        if not (block.min() >= bound.low and block.max() <= bound.high):
+        if not bound.holds(parts[i]):
             failed.add(i)
 
 
@@ -305,31 +311,6 @@ def blockwise_into(
     for i in sorted(failed):
         bounds[i].fail()
     return tuple(r.reshape(shape) for r in results)
-
-
-def blockwise(
-    engine: Callable[..., FloatArray], *arrays: npt.NDArray[Any], checks: Checks | None = None
-) -> FloatArray:
-    """Apply a float engine to consecutive blocks of 1-D arrays of one length.
-
-    Same result as ``engine(*arrays)``; large inputs are cut into blocks of
-    :data:`BLOCK_ROWS` so that the engine's temporary arrays are reused from the cache instead
-    of allocating (and page-faulting) several full-length arrays. Still vectorized: one numpy
-    call per operation per block, never per row.
-
-    ``checks`` names arguments whose plausibility is still to be checked; the check runs on
-    each block while it is in the cache (a min and a max), and any failure is raised after the
-    loop by :func:`~hepatrial.units.check_plausible` on the whole value, so the message names
-    the first offending index as usual.
-    """
-
-    def kernel(outs: list[FloatArray], _: list[FloatArray], *parts: npt.NDArray[Any]) -> None:
-        outs[0][...] = engine(*parts)
-
-    (result,) = blockwise_into(
-        kernel, *arrays, outputs=(np.float64,), bounds=lab_bounds(checks or {})
-    )
-    return result
 
 
 def broadcast(*arrays: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], ...]:

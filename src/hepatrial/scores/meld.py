@@ -6,6 +6,7 @@ the public functions validate, convert quantities and choose scalar or array out
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -16,7 +17,6 @@ from hepatrial.scores._inputs import (
     FloatArray,
     Number,
     all_scalar,
-    blockwise,
     blockwise_into,
     broadcast,
     female,
@@ -24,7 +24,6 @@ from hepatrial.scores._inputs import (
     flag,
     lab,
     lab_bounds,
-    round_half_up,
 )
 
 Rounding = Literal["optn", "continuous"]
@@ -46,18 +45,43 @@ def meld_engine(
     dialysis: BoolArray,
 ) -> FloatArray:
     """Continuous UNOS MELD, ``10 * MELD(i)``, after the lab floors, the cap and dialysis rule."""
-    bilirubin = np.maximum(bilirubin_mg_dl, 1.0)
-    inr_floored = np.maximum(inr, 1.0)
-    creatinine = np.where(dialysis, 4.0, np.clip(creatinine_mg_dl, 1.0, 4.0))
-    meld_i = (
-        0.957 * np.log(creatinine) + 0.378 * np.log(bilirubin) + 1.120 * np.log(inr_floored) + 0.643
-    )
-    return np.asarray(10.0 * meld_i, dtype=np.float64)
+    arrays = np.broadcast_arrays(bilirubin_mg_dl, inr, creatinine_mg_dl, dialysis)
+    score = np.empty(arrays[0].shape, dtype=np.float64)
+    _meld_into([score], [np.empty(score.shape, dtype=np.float64)], *arrays)
+    return score
 
 
-def _optn_integer(continuous: FloatArray) -> FloatArray:
-    """OPTN: MELD(i) rounded half up to the tenth, times 10 (an integer), capped at 40."""
-    return np.minimum(round_half_up(continuous), MELD_CAP)
+def _meld_into(
+    outs: list[FloatArray],
+    buffers: list[Any],
+    bilirubin_mg_dl: FloatArray,
+    inr: FloatArray,
+    creatinine_mg_dl: FloatArray,
+    dialysis: BoolArray,
+) -> None:
+    """Write continuous UNOS MELD into ``outs[0]``, its temporary in ``buffers[0]``.
+
+    Evaluated as ``10 * (((0.957 ln Cr' + 0.378 ln Bili') + 1.120 ln INR') + 0.643)``, left to
+    right, with ``clip(x, 1, inf)`` for ``max(x, 1)``.
+    """
+    score, term = outs[0], buffers[0]
+    np.clip(creatinine_mg_dl, 1.0, 4.0, out=term)
+    np.copyto(term, 4.0, where=dialysis)
+    np.log(term, out=term)
+    np.multiply(term, 0.957, out=score)
+    for values, weight in ((bilirubin_mg_dl, 0.378), (inr, 1.120)):
+        np.clip(values, 1.0, np.inf, out=term)
+        np.log(term, out=term)
+        term *= weight
+        score += term
+    score += 0.643
+    score *= 10.0
+
+
+def _round_half_up_into(values: FloatArray) -> None:
+    """:func:`~hepatrial.scores._inputs.round_half_up` in place: ``floor(x + (0.5 + 1e-9))``."""
+    values += 0.5 + HALF_UP_TOLERANCE
+    np.floor(values, out=values)
 
 
 def meld(
@@ -129,27 +153,68 @@ def meld(
         flag(dialysis, "dialysis"),
     )
     checks = {0: ("bilirubin", bilirubin), 1: ("inr", inr), 2: ("creatinine", creatinine)}
-    engine = meld_engine if rounding == "continuous" else _meld_optn
-    result = blockwise(engine, bili, inr_, cr, dia, checks=checks)
+    kernel = _meld_into if rounding == "continuous" else _meld_optn
+    (result,) = blockwise_into(
+        kernel,
+        bili,
+        inr_,
+        cr,
+        dia,
+        outputs=(np.float64,),
+        scratch=(np.float64,),
+        bounds=lab_bounds(checks),
+    )
     return finish(result, scalar)  # type: ignore[no-any-return]
 
 
-def _meld_optn(
-    bilirubin_mg_dl: FloatArray, inr: FloatArray, creatinine_mg_dl: FloatArray, dialysis: BoolArray
-) -> FloatArray:
-    return _optn_integer(meld_engine(bilirubin_mg_dl, inr, creatinine_mg_dl, dialysis))
+def _meld_optn(outs: list[FloatArray], buffers: list[Any], *arrays: Any) -> None:
+    _meld_into(outs, buffers, *arrays)
+    _round_half_up_into(outs[0])
+    np.minimum(outs[0], MELD_CAP, out=outs[0])
 
 
 def meld_na_engine(
     meld_value: FloatArray, sodium_mmol_l: FloatArray, variant: MeldNaVariant
 ) -> FloatArray:
     """MELD-Na from a MELD value (integer for OPTN 2016, continuous for Kim 2008)."""
+    meld_value, sodium_mmol_l = np.broadcast_arrays(meld_value, sodium_mmol_l)
+    score = np.array(meld_value, dtype=np.float64)
+    buffers = [np.empty(score.shape, dtype=dtype) for dtype in _MELD_NA_SCRATCH]
+    _sodium_into(score, sodium_mmol_l, variant, buffers)
+    return score
+
+
+_MELD_NA_SCRATCH = (np.float64, np.float64, np.bool_)
+
+
+def _sodium_into(
+    score: FloatArray, sodium_mmol_l: FloatArray, variant: MeldNaVariant, buffers: list[Any]
+) -> None:
+    """Turn the MELD values in ``score`` into MELD-Na in place (see :func:`meld_na`).
+
+    Evaluated left to right as written: ``(MELD + 1.32 dNa) - (0.033 MELD) dNa`` where MELD
+    > 11 (OPTN 2016), ``((MELD - Na') - (0.025 MELD) dNa) + 140`` (Kim 2008).
+    """
+    gap, product, above_11 = buffers
     if variant == "optn2016":
-        na = np.clip(sodium_mmol_l, 125.0, 137.0)
-        adjusted = meld_value + 1.32 * (137.0 - na) - 0.033 * meld_value * (137.0 - na)
-        return np.where(meld_value > 11.0, adjusted, meld_value)
-    na = np.clip(sodium_mmol_l, 125.0, 140.0)
-    return meld_value - na - 0.025 * meld_value * (140.0 - na) + 140.0
+        np.clip(sodium_mmol_l, 125.0, 137.0, out=gap)
+        np.subtract(137.0, gap, out=gap)
+        np.multiply(score, 0.033, out=product)
+        product *= gap
+        gap *= 1.32
+        gap += score
+        gap -= product
+        np.greater(score, 11.0, out=above_11)
+        np.copyto(score, gap, where=above_11)
+        return
+    sodium = gap
+    np.clip(sodium_mmol_l, 125.0, 140.0, out=sodium)
+    np.multiply(score, 0.025, out=product)
+    score -= sodium
+    np.subtract(140.0, sodium, out=gap)
+    product *= gap
+    score -= product
+    score += 140.0
 
 
 def meld_na(
@@ -230,19 +295,42 @@ def meld_na(
         3: ("sodium", sodium),
     }
 
-    def engine(
-        bili: FloatArray, inr_: FloatArray, cr: FloatArray, na: FloatArray, dia: BoolArray
-    ) -> FloatArray:
-        continuous = meld_engine(bili, inr_, cr, dia)
-        if variant == "optn2016" and rounding == "optn":
-            continuous = round_half_up(continuous)
-        result = meld_na_engine(continuous, na, variant)
-        if rounding == "optn":
-            result = np.minimum(round_half_up(result), MELD_CAP)
-        return result
-
-    result = blockwise(engine, bili, inr_, cr, na, dia, checks=checks)
+    kernel = partial(_meld_na_into, variant=variant, rounding=rounding)
+    (result,) = blockwise_into(
+        kernel,
+        bili,
+        inr_,
+        cr,
+        na,
+        dia,
+        outputs=(np.float64,),
+        scratch=_MELD_NA_SCRATCH,
+        bounds=lab_bounds(checks),
+    )
     return finish(result, scalar)  # type: ignore[no-any-return]
+
+
+def _meld_na_into(
+    outs: list[FloatArray],
+    buffers: list[Any],
+    bilirubin_mg_dl: FloatArray,
+    inr: FloatArray,
+    creatinine_mg_dl: FloatArray,
+    sodium_mmol_l: FloatArray,
+    dialysis: BoolArray,
+    *,
+    variant: MeldNaVariant,
+    rounding: Rounding,
+) -> None:
+    """Write MELD-Na of one block into ``outs[0]``: MELD, its rounding, sodium, rounding."""
+    score = outs[0]
+    _meld_into(outs, buffers, bilirubin_mg_dl, inr, creatinine_mg_dl, dialysis)
+    if variant == "optn2016" and rounding == "optn":
+        _round_half_up_into(score)
+    _sodium_into(score, sodium_mmol_l, variant, buffers)
+    if rounding == "optn":
+        _round_half_up_into(score)
+        np.minimum(score, MELD_CAP, out=score)
 
 
 def meld_3_engine(
