@@ -217,7 +217,7 @@ def female(value: Any, field: str = "sex") -> BoolArray:
     return is_female
 
 
-BLOCK_ROWS = 1 << 15
+BLOCK_ROWS = 1 << 16
 """Rows per block in :func:`blockwise_into`: temporaries of a block stay in the CPU cache."""
 
 

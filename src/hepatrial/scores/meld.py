@@ -366,7 +366,7 @@ def meld_3_engine(
     return score
 
 
-_MELD_3_BUFFERS = 4
+_MELD_3_BUFFERS = 3
 """Scratch arrays :func:`_meld_3_into` needs, each the length of its output."""
 
 
@@ -383,43 +383,41 @@ def _meld_3_into(
     *,
     constant: float = 6.0,
 ) -> None:
-    """Write continuous MELD 3.0 into ``outs[0]``, every temporary in ``buffers``.
+    """Write continuous MELD 3.0 into ``outs[0]``, every temporary in three ``buffers``.
 
-    The operations of :func:`meld_3_engine` in its order, so the result is the same to the
-    bit: ``clip(x, 1, inf)`` is ``max(x, 1)``, and adding ``1.33 * F`` (0.0 or exactly 1.33)
-    is adding 1.33 where F.
+    Adds the terms of the regrouped equation of :func:`meld_3_engine` left to right, computing
+    each just before it is added so that three scratch arrays suffice. ``clip(x, 1, inf)`` is
+    ``max(x, 1)``, and adding ``1.33 * F`` (0.0 or exactly 1.33) is adding 1.33 where F.
     """
     score = outs[0]
-    log_bili, log_inr, log_cr, work = buffers
-    np.clip(bilirubin_mg_dl, 1.0, np.inf, out=log_bili)
-    np.log(log_bili, out=log_bili)
-    np.clip(inr, 1.0, np.inf, out=log_inr)
-    np.log(log_inr, out=log_inr)
-    np.clip(creatinine_mg_dl, 1.0, 3.0, out=log_cr)
-    np.copyto(log_cr, 3.0, where=dialysis)
-    np.log(log_cr, out=log_cr)
-    na_gap = work
-    np.clip(sodium_mmol_l, 125.0, 137.0, out=na_gap)
-    np.subtract(137.0, na_gap, out=na_gap)
-    np.multiply(na_gap, -0.24, out=score)
+    log_term, gap, product = buffers
+    np.clip(bilirubin_mg_dl, 1.0, np.inf, out=log_term)
+    np.log(log_term, out=log_term)
+    np.clip(sodium_mmol_l, 125.0, 137.0, out=gap)
+    np.subtract(137.0, gap, out=gap)
+    np.multiply(gap, -0.24, out=score)
     score += 4.56
-    score *= log_bili
-    na_gap *= 0.82
-    score += na_gap
-    log_inr *= 9.09
-    score += log_inr
-    alb_gap, cr_term = log_bili, work
-    np.clip(albumin_g_dl, 1.5, 3.5, out=alb_gap)
-    np.subtract(3.5, alb_gap, out=alb_gap)
-    np.multiply(alb_gap, -1.83, out=cr_term)
-    cr_term += 11.14
-    cr_term *= log_cr
-    score += cr_term
-    alb_gap *= 1.85
-    score += alb_gap
+    score *= log_term
+    gap *= 0.82
+    score += gap
+    np.clip(inr, 1.0, np.inf, out=log_term)
+    np.log(log_term, out=log_term)
+    log_term *= 9.09
+    score += log_term
+    np.clip(creatinine_mg_dl, 1.0, 3.0, out=log_term)
+    np.copyto(log_term, 3.0, where=dialysis)
+    np.log(log_term, out=log_term)
+    np.clip(albumin_g_dl, 1.5, 3.5, out=gap)
+    np.subtract(3.5, gap, out=gap)
+    np.multiply(gap, -1.83, out=product)
+    product += 11.14
+    product *= log_term
+    score += product
+    gap *= 1.85
+    score += gap
     score += constant
-    np.multiply(extra_points, 1.33, out=work)
-    score += work
+    np.multiply(extra_points, 1.33, out=product)
+    score += product
 
 
 def _adolescent(age: Any) -> BoolArray:
