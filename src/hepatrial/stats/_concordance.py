@@ -6,9 +6,12 @@ patient who died first has the higher risk score. ``C = (concordant + tied_x / 2
 (concordant + discordant + tied_x)`` (Harrell 1982; Therneau & Atkinson, survival vignette
 "concordance"), within strata when given.
 
-The counts for all events at once come from prefix counts "records before position p with
-score rank below r", answered for every event with a dyadic (Fenwick-like) decomposition of
-the prefix: O(n log^2 n) and vectorized.
+With the records ordered by stratum and decreasing time, each death is compared with a
+contiguous range of records (those that lived longer in its stratum). The counts of scores
+below and equal to the death's score in that range come, for all deaths at once, from a
+wavelet matrix over the score ranks (Claude, Navarro & Ordonez 2015, "The wavelet matrix",
+Information Systems 47:15-32): one stable partition and one prefix count per bit of the
+rank, O(n log n) and vectorized.
 """
 
 from __future__ import annotations
@@ -35,36 +38,33 @@ class Concordance:
         return (self.concordant + self.tied_risk / 2.0) / total if total else float("nan")
 
 
-def _prefix_counts(
-    ranks: IntArray, prefix: IntArray, below: IntArray
-) -> tuple[FloatArray, FloatArray]:
-    """For each query q: #{j < prefix[q]: ranks[j] < below[q]} and the same with <=.
+def range_counts(
+    values: IntArray, begin: IntArray, end: IntArray, query: IntArray
+) -> tuple[IntArray, IntArray]:
+    """For each q: ``#{begin[q] <= j < end[q]: values[j] < query[q]}`` and the same with ``==``.
 
-    The prefix [0, p) is the union of the dyadic blocks given by the set bits of p; at each
-    level the records are ordered by (block, rank), merging the previous level's order, and
-    every query is a binary search.
+    ``values`` are non-negative integers. Wavelet matrix: from the most significant bit down,
+    the values are stably partitioned by that bit (zeros first) and every query range is
+    mapped into the part holding its own bit; when the query's bit is 1, the range's zeros
+    (values equal above this bit, smaller at it) are counted as below. After the last bit the
+    range holds exactly the values equal to the query.
     """
-    n = ranks.size
-    width = int(ranks.max()) + 2 if n else 1
-    order = np.arange(n, dtype=np.int64)  # positions sorted by (block, rank); level 0: as is
-    less = np.zeros(prefix.size)
-    less_or_equal = np.zeros(prefix.size)
-    for level in range(max(1, n.bit_length())):
-        keys = (order >> level) * width + ranks[order]
-        if level:
-            # the previous order holds sorted runs of 2^(level-1): a stable (run-merging) sort
-            # of them costs O(n) per level
-            merged = np.argsort(keys, kind="stable")
-            order, keys = order[merged], keys[merged]
-        chosen = np.flatnonzero((prefix >> level) & 1)
-        if chosen.size == 0:
-            continue
-        block = (prefix[chosen] >> (level + 1)) << 1
-        low = np.minimum(block << level, n)  # blocks are full and contiguous in ``keys``
-        base = block * width
-        less[chosen] += np.searchsorted(keys, base + below[chosen], side="left") - low
-        less_or_equal[chosen] += np.searchsorted(keys, base + below[chosen], side="right") - low
-    return less, less_or_equal
+    current = values
+    start, stop = begin.copy(), end.copy()
+    below = np.zeros(query.size, dtype=np.int64)
+    top = int(max(values.max(initial=0), query.max(initial=0)))
+    for shift in range(max(1, top.bit_length()) - 1, -1, -1):
+        zero = ((current >> shift) & 1) == 0
+        zeros_before = np.zeros(current.size + 1, dtype=np.int64)
+        np.cumsum(zero, out=zeros_before[1:])
+        start_zeros, stop_zeros = zeros_before[start], zeros_before[stop]
+        one = ((query >> shift) & 1) == 1
+        below += np.where(one, stop_zeros - start_zeros, 0)
+        n_zeros = zeros_before[-1]
+        start = np.where(one, n_zeros + start - start_zeros, start_zeros)
+        stop = np.where(one, n_zeros + stop - stop_zeros, stop_zeros)
+        current = np.concatenate((current[zero], current[~zero]))
+    return below, stop - start
 
 
 def _block_starts(new_block: np.ndarray) -> IntArray:
@@ -87,16 +87,13 @@ def concordance(
     stratum_new = np.ones(t.size, dtype=bool)
     stratum_new[1:] = s[1:] != s[:-1]
     dead = e > 0
+    # a death is compared with its stratum's records before its own (time, event) group
     end = _block_starts(changes)[dead]
     begin = _block_starts(stratum_new)[dead]
-    rank = r[dead]
-    less, less_equal = _prefix_counts(r, np.concatenate((end, begin)), np.tile(rank, 2))
-    half = end.size
-    below = less[:half] - less[half:]
-    at_or_below = less_equal[:half] - less_equal[half:]
-    comparable = (end - begin).astype(np.float64)
+    below, equal = range_counts(r, begin, end, r[dead])
+    comparable = end - begin
     return Concordance(
         concordant=float(below.sum()),
-        discordant=float((comparable - at_or_below).sum()),
-        tied_risk=float((at_or_below - below).sum()),
+        discordant=float((comparable - below - equal).sum()),
+        tied_risk=float(equal.sum()),
     )

@@ -6,8 +6,10 @@ hazards, Newton-Raphson from beta = 0 with step halving, stopping when
 ``|1 - loglik_old / loglik_new| <= eps`` (``coxph.control``: eps = 1e-9, iter.max = 20), and R's
 test for infinite coefficients (``|u' V| > toler.inf`` with toler.inf = sqrt(eps)).
 
-Risk-set sums are reverse cumulative sums over records sorted by time within a stratum;
-only the Efron sub-steps of tied deaths (at most the largest number of ties) are a loop.
+Risk-set sums are reverse cumulative sums, over the death times, of risk-weighted sums of
+``1, x, x x'`` between consecutive death times (records sorted by time within a stratum);
+Efron's terms for tied deaths are one row per death, so nothing loops over records, death
+times or ties.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from hepatrial.exceptions import ConvergenceError
 from hepatrial.stats._common import FloatArray, IntArray
@@ -23,6 +26,33 @@ EPS = 1e-9
 ITER_MAX = 20
 TOLER_CHOL = EPS**0.75
 TOLER_INF = EPS**0.5
+
+
+@dataclass(frozen=True)
+class TieSteps:
+    """The terms of the partial likelihood at the death times, one row per term.
+
+    Efron: each death time with d deaths gives d terms l = 0..d-1 with fraction l/d of the
+    deaths' own risk removed from the risk set, each of weight 1. Breslow: one term per death
+    time, fraction 0, weight d.
+    """
+
+    run: IntArray  # death time (run) of each term, ascending
+    fraction: FloatArray
+    weight: FloatArray
+    starts: IntArray  # first term of each run
+
+
+def tie_steps(deaths: FloatArray, efron: bool) -> TieSteps:
+    """Terms of Efron's (``efron``) or Breslow's approximation for runs of ``deaths`` deaths."""
+    counts = deaths.astype(np.int64)
+    if not efron:
+        runs = np.arange(counts.size, dtype=np.int64)
+        return TieSteps(runs, np.zeros(counts.size), deaths.astype(np.float64), runs)
+    run = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    starts = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)[:-1]))
+    level = np.arange(run.size) - starts[run]
+    return TieSteps(run, level / deaths[run], np.ones(run.size), starts)
 
 
 @dataclass(frozen=True)
@@ -38,10 +68,44 @@ class Stratum:
     deaths: FloatArray  # deaths per run
     dead: IntArray  # positions of the deaths, ascending
     dead_starts: IntArray  # offsets in ``dead`` where each run's deaths begin
+    products: FloatArray  # per record: 1, x, upper triangle of x x' (fixed across iterations)
+    dead_x: FloatArray  # sum of x over the deaths
+    steps: TieSteps
+
+    def group_sums(self, risk: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Risk-weighted sums of ``products`` between consecutive death times and over the
+        deaths at each death time.
+
+        Each is a sparse (death times x records) matrix of risks times ``products``: one
+        sequential pass over the records, no (records x columns) temporary.
+        """
+        first, runs, n = int(self.run_starts[0]), self.run_times.size, self.time.size
+        between = sparse.csr_array(
+            (risk[first:], np.arange(first, n), np.append(self.run_starts, n) - first),
+            shape=(runs, n),
+        )
+        dying = sparse.csr_array(
+            (risk[self.dead], self.dead, np.append(self.dead_starts, self.dead.size)),
+            shape=(runs, n),
+        )
+        return between @ self.products, dying @ self.products
+
+
+def _products(x: FloatArray) -> FloatArray:
+    """Columns ``1, x_1..x_p, x_i x_j (i <= j)``: their risk-weighted sums are S0, S1, S2."""
+    n, p = x.shape
+    out = np.empty((n, 1 + p + p * (p + 1) // 2))
+    out[:, 0] = 1.0
+    out[:, 1 : p + 1] = x
+    column = p + 1
+    for i in range(p):  # row i of the upper triangle, in np.triu_indices order
+        np.multiply(x[:, i : i + 1], x[:, i:], out=out[:, column : column + p - i])
+        column += p - i
+    return out
 
 
 def make_strata(
-    time: FloatArray, event: FloatArray, x: FloatArray, strata: IntArray
+    time: FloatArray, event: FloatArray, x: FloatArray, strata: IntArray, efron: bool
 ) -> list[Stratum]:
     """Split and sort the data once; every likelihood evaluation reuses it."""
     out = []
@@ -53,6 +117,7 @@ def make_strata(
         dead_new = np.concatenate(([True], t[dead][1:] != t[dead][:-1]))
         dead_starts = np.flatnonzero(dead_new)
         run_times = t[dead][dead_starts]
+        deaths = np.diff(np.append(dead_starts, dead.size)).astype(np.float64)
         out.append(
             Stratum(
                 index=index,
@@ -61,9 +126,12 @@ def make_strata(
                 event=e,
                 run_starts=np.searchsorted(t, run_times, side="left"),
                 run_times=run_times,
-                deaths=np.diff(np.append(dead_starts, dead.size)).astype(np.float64),
+                deaths=deaths,
                 dead=dead,
                 dead_starts=dead_starts,
+                products=_products(x[index]),
+                dead_x=x[index][dead].sum(axis=0),
+                steps=tie_steps(deaths, efron),
             )
         )
     return out
@@ -71,7 +139,10 @@ def make_strata(
 
 @dataclass(frozen=True)
 class RiskSets:
-    """Per death time: risk-set sums S0, S1, S2 and the same sums over the deaths there."""
+    """Per death time: risk-set sums S0, S1, S2 and the same sums over the deaths there.
+
+    ``s2`` and ``d2`` hold the upper triangles (i <= j) of the p x p sums.
+    """
 
     s0: FloatArray
     s1: FloatArray
@@ -81,60 +152,47 @@ class RiskSets:
     d2: FloatArray
 
 
-def _suffix_sums(values: FloatArray, at: IntArray) -> FloatArray:
-    """``sum(values[k:])`` for each k in ``at``, accumulated from the end as R does."""
-    return np.cumsum(values[::-1], axis=0)[::-1][at]
-
-
 def _square(triangle: FloatArray, p: int) -> FloatArray:
-    """Rebuild symmetric p x p matrices from their upper triangles (last axis)."""
+    """Rebuild the symmetric p x p matrix from its upper triangle."""
     rows, cols = np.triu_indices(p)
-    full = np.empty((triangle.shape[0], p, p))
-    full[:, rows, cols] = triangle
-    full[:, cols, rows] = triangle
+    full = np.empty((p, p))
+    full[rows, cols] = triangle
+    full[cols, rows] = triangle
     return full
 
 
 def risk_sets(stratum: Stratum, risk: FloatArray) -> RiskSets:
-    """Sums over the risk set (time >= t) and over the deaths at t, for each death time t."""
-    x, starts, dead = stratum.x, stratum.run_starts, stratum.dead
-    p = x.shape[1]
-    rows, cols = np.triu_indices(p)
-    wx = risk[:, None] * x
-    wxx = wx[:, rows] * x[:, cols]
-    if dead.size == 0:
-        empty = np.zeros((0,))
-        return RiskSets(
-            empty,
-            np.zeros((0, p)),
-            np.zeros((0, p, p)),
-            empty,
-            np.zeros((0, p)),
-            np.zeros((0, p, p)),
-        )
+    """Sums over the risk set (time >= t) and over the deaths at t, for each death time t.
+
+    The risk-weighted products summed between consecutive death times are accumulated from
+    the last death time backwards.
+    """
+    p = stratum.x.shape[1]
+    between, dying = stratum.group_sums(risk)
+    at_risk = np.cumsum(between[::-1], axis=0)[::-1]
     return RiskSets(
-        s0=_suffix_sums(risk, starts),
-        s1=_suffix_sums(wx, starts),
-        s2=_square(_suffix_sums(wxx, starts), p),
-        d0=np.add.reduceat(risk[dead], stratum.dead_starts),
-        d1=np.add.reduceat(wx[dead], stratum.dead_starts, axis=0),
-        d2=_square(np.add.reduceat(wxx[dead], stratum.dead_starts, axis=0), p),
+        s0=at_risk[:, 0],
+        s1=np.ascontiguousarray(at_risk[:, 1 : p + 1]),
+        s2=at_risk[:, p + 1 :],
+        d0=dying[:, 0],
+        d1=np.ascontiguousarray(dying[:, 1 : p + 1]),
+        d2=dying[:, p + 1 :],
     )
 
 
-def tie_fractions(deaths: FloatArray, efron: bool) -> list[tuple[IntArray, FloatArray]]:
-    """Efron sub-steps: for l = 0..max(d)-1 the runs with d > l and their fraction l/d.
+def _step_means(sums: RiskSets, steps: TieSteps) -> tuple[FloatArray, FloatArray]:
+    """Per term: ``s0 = S0 - f D0`` and the weighted covariate mean ``(S1 - f D1) / s0``."""
+    k, f = steps.run, steps.fraction
+    s0 = sums.s0[k] - f * sums.d0[k]
+    mean = (sums.s1[k] - f[:, None] * sums.d1[k]) / s0[:, None]
+    return s0, mean
 
-    Breslow is the same with every fraction 0 (d identical sub-steps, counted by weight d).
-    """
-    if not efron:
-        runs = np.flatnonzero(deaths > 0)
-        return [(runs, np.zeros(runs.size))]
-    steps = []
-    for level in range(int(deaths.max()) if deaths.size else 0):
-        runs = np.flatnonzero(deaths > level)
-        steps.append((runs, level / deaths[runs]))
-    return steps
+
+def linear_predictor(x: FloatArray, beta: FloatArray) -> FloatArray:
+    """``x @ beta`` without BLAS: a threaded matrix-vector product of this shape spends more
+    time waking threads than computing, worst on a busy machine."""
+    eta: FloatArray = np.einsum("ij,j->i", x, beta)
+    return eta
 
 
 @dataclass(frozen=True)
@@ -146,26 +204,32 @@ class Evaluation:
     information: FloatArray
 
 
-def evaluate(strata: list[Stratum], beta: FloatArray, efron: bool) -> Evaluation:
-    """``l(beta) = sum_deaths eta - sum_runs sum_l log(S0 - (l/d) D0)`` and its derivatives."""
+def evaluate(strata: list[Stratum], beta: FloatArray) -> Evaluation:
+    r"""``l(beta) = sum_deaths x beta - sum_terms w log(s0)`` and its derivatives.
+
+    Over the terms (see :class:`TieSteps`) with ``s0 = S0 - f D0``, mean ``m = (S1 - f D1) /
+    s0``: score ``sum_deaths x - sum w m`` and information ``sum w (S2 - f D2) / s0 - sum w m
+    m'``; the first part is accumulated per death time as ``S2 sum(w / s0) - D2 sum(w f /
+    s0)``.
+    """
     p = beta.size
-    loglik, score, info = 0.0, np.zeros(p), np.zeros((p, p))
+    loglik, score, second = 0.0, np.zeros(p), np.zeros(p * (p + 1) // 2)
+    outer = np.zeros((p, p))
     for stratum in strata:
-        eta = stratum.x @ beta
-        sums = risk_sets(stratum, np.exp(eta))
-        loglik += float(eta[stratum.dead].sum())
-        score += stratum.x[stratum.dead].sum(axis=0)
-        for runs, frac in tie_fractions(stratum.deaths, efron):
-            weight = np.ones(runs.size) if efron else stratum.deaths[runs]
-            s0 = sums.s0[runs] - frac * sums.d0[runs]
-            s1 = sums.s1[runs] - frac[:, None] * sums.d1[runs]
-            s2 = sums.s2[runs] - frac[:, None, None] * sums.d2[runs]
-            mean = s1 / s0[:, None]
-            loglik -= float(np.sum(weight * np.log(s0)))
-            score -= np.sum(weight[:, None] * mean, axis=0)
-            spread = s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]
-            info += np.sum(weight[:, None, None] * spread, axis=0)
-    return Evaluation(loglik, score, info)
+        if stratum.dead.size == 0:
+            continue
+        sums = risk_sets(stratum, np.exp(linear_predictor(stratum.x, beta)))
+        steps = stratum.steps
+        s0, mean = _step_means(sums, steps)
+        loglik += float(stratum.dead_x @ beta) - float(np.einsum("i,i->", steps.weight, np.log(s0)))
+        score += stratum.dead_x - steps.weight @ mean
+        inverse = steps.weight / s0
+        second += np.einsum("i,ij->j", np.add.reduceat(inverse, steps.starts), sums.s2)
+        second -= np.einsum(
+            "i,ij->j", np.add.reduceat(inverse * steps.fraction, steps.starts), sums.d2
+        )
+        outer += (mean * steps.weight[:, None]).T @ mean
+    return Evaluation(loglik, score, _square(second, p) - outer)
 
 
 @dataclass(frozen=True)
@@ -211,15 +275,15 @@ def _singular(names: list[str], culprits: list[str]) -> ConvergenceError:
     )
 
 
-def newton_raphson(strata: list[Stratum], p: int, efron: bool, names: list[str]) -> CoxFit:
+def newton_raphson(strata: list[Stratum], p: int, names: list[str]) -> CoxFit:
     """R's ``coxfit6`` iteration (see module docstring); raises ConvergenceError on failure."""
     beta = np.zeros(p)
-    start = evaluate(strata, beta, efron)
+    start = evaluate(strata, beta)
     loglik = start.loglik
     new_beta = beta + _cholesky_solve(start.information, start.score, names)
     halving = False
     for iteration in range(1, ITER_MAX + 1):
-        current = evaluate(strata, new_beta, efron)
+        current = evaluate(strata, new_beta)
         if abs(1.0 - loglik / current.loglik) <= EPS and not halving:
             variance: FloatArray = np.asarray(np.linalg.inv(current.information), np.float64)
             _check_finite(current.score, variance, new_beta, names)
@@ -265,7 +329,7 @@ def _check_finite(
         )
 
 
-def score_residuals(strata: list[Stratum], beta: FloatArray, n: int, efron: bool) -> FloatArray:
+def score_residuals(strata: list[Stratum], beta: FloatArray, n: int) -> FloatArray:
     """Score residuals (n, p) in the caller's record order, as R's ``coxscore2.c``.
 
     For record i with risk w_i: ``delta_i (x_i - mean of xbar_l) - w_i sum_runs<=t_i sum_l
@@ -273,10 +337,13 @@ def score_residuals(strata: list[Stratum], beta: FloatArray, n: int, efron: bool
     """
     residuals = np.zeros((n, beta.size))
     for stratum in strata:
+        if stratum.dead.size == 0:
+            continue
         x = stratum.x
-        risk = np.exp(x @ beta)
-        parts = _hazard_parts(stratum, risk_sets(stratum, risk), beta.size, efron)
-        hazard, hazard_mean, own, own_mean, dn_mean = parts
+        risk = np.exp(linear_predictor(x, beta))
+        hazard, hazard_mean, own, own_mean, dn_mean = _hazard_parts(
+            stratum, risk_sets(stratum, risk)
+        )
         # cumulative sums over death times up to each record's time (0 before the first)
         through = np.searchsorted(stratum.run_times, stratum.time, side="right")
         cum_h = np.concatenate(([0.0], np.cumsum(hazard)))[through]
@@ -291,21 +358,28 @@ def score_residuals(strata: list[Stratum], beta: FloatArray, n: int, efron: bool
 
 
 def _hazard_parts(
-    stratum: Stratum, sums: RiskSets, p: int, efron: bool
+    stratum: Stratum, sums: RiskSets
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Per death time: hazard increments and their covariate-weighted versions (coxscore2)."""
-    n_runs = stratum.run_times.size
-    hazard, hazard_mean = np.zeros(n_runs), np.zeros((n_runs, p))
-    own, own_mean = np.zeros(n_runs), np.zeros((n_runs, p))
-    dn_mean = np.zeros((n_runs, p))
-    for runs, frac in tie_fractions(stratum.deaths, efron):
-        d = stratum.deaths[runs]
-        s0 = sums.s0[runs] - frac * sums.d0[runs]
-        mean = (sums.s1[runs] - frac[:, None] * sums.d1[runs]) / s0[:, None]
-        step = (np.ones(runs.size) if efron else d) / s0
-        hazard[runs] += step
-        hazard_mean[runs] += step[:, None] * mean
-        own[runs] += frac * step
-        own_mean[runs] += (frac * step)[:, None] * mean
-        dn_mean[runs] += mean / d[:, None] if efron else mean
-    return hazard, hazard_mean, own, own_mean, dn_mean
+    """Per death time: hazard increments and their covariate-weighted versions (coxscore2).
+
+    Sums over the terms of each death time of ``w / s0`` (hazard), its products with the
+    term's mean, the same weighted by the fraction ``f`` (the deaths' own share), and the
+    deaths' average mean (``w / d`` per term).
+    """
+    steps = stratum.steps
+    s0, mean = _step_means(sums, steps)
+    step = steps.weight / s0
+    own_step = steps.fraction * step
+    per_death = steps.weight / stratum.deaths[steps.run]
+
+    def per_run(values: FloatArray) -> FloatArray:
+        total: FloatArray = np.add.reduceat(values, steps.starts, axis=0)
+        return total
+
+    return (
+        per_run(step),
+        per_run(step[:, None] * mean),
+        per_run(own_step),
+        per_run(own_step[:, None] * mean),
+        per_run(per_death[:, None] * mean),
+    )

@@ -16,7 +16,13 @@ from scipy.stats import chi2, norm
 
 from hepatrial.stats._common import Exclusion, FloatArray, IntArray, RenderedResult
 from hepatrial.stats._concordance import concordance
-from hepatrial.stats._cox_engine import CoxFit, make_strata, newton_raphson, score_residuals
+from hepatrial.stats._cox_engine import (
+    CoxFit,
+    linear_predictor,
+    make_strata,
+    newton_raphson,
+    score_residuals,
+)
 from hepatrial.stats._design import as_names, design_matrix, group_codes_of, model_frame
 from hepatrial.stats._survival_input import as_event_array, check_times, describe_exclusions
 
@@ -145,15 +151,15 @@ def cox_engine(
     labels = names or [f"x{i + 1}" for i in range(p)]
     codes = np.zeros(n, dtype=np.int64) if strata is None else strata
     centered = x - x.mean(axis=0)
-    groups = make_strata(time, event, centered, codes)
-    fit = newton_raphson(groups, p, ties == "efron", labels)
+    groups = make_strata(time, event, centered, codes, ties == "efron")
+    fit = newton_raphson(groups, p, labels)
     robust_variance = None
     if robust or cluster is not None:
-        dfbeta = score_residuals(groups, fit.coef, n, ties == "efron") @ fit.variance
+        dfbeta = score_residuals(groups, fit.coef, n) @ fit.variance
         if cluster is not None:
             dfbeta = np.stack([np.bincount(cluster, dfbeta[:, j]) for j in range(p)], axis=1)
         robust_variance = dfbeta.T @ dfbeta
-    c = concordance(time, event, centered @ fit.coef, codes)
+    c = concordance(time, event, linear_predictor(centered, fit.coef), codes)
     return CoxEngineResult(fit, robust_variance, c.estimate)
 
 
