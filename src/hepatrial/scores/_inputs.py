@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -249,9 +249,14 @@ class Bound:
 def lab_bounds(checks: Checks) -> dict[int, Bound]:
     """:class:`Bound` checks for lab values: their plausible range in conventional units."""
     return {
-        i: Bound(*plausible_range(analyte), partial(check_plausible, value, analyte))
+        i: Bound(*_conventional_range(analyte), partial(check_plausible, value, analyte))
         for i, (analyte, value) in checks.items()
     }
+
+
+@cache
+def _conventional_range(analyte: str) -> tuple[float, float]:
+    return plausible_range(analyte)
 
 
 def grade_bound(value: Any, field: str, words: Mapping[str, int], maximum: int) -> Bound:
@@ -302,7 +307,10 @@ def blockwise_into(
     buffers = [np.empty(size, dtype=dtype) for dtype in scratch]
     failed: set[int] = set()
     with np.errstate(invalid="ignore", divide="ignore"):
-        for start in range(0, n, size):
+        if n <= size:  # one block: no slicing
+            _check_block(bounds, flat, failed)
+            kernel(results, buffers, *flat)
+        for start in range(0, n if n > size else 0, size):
             block = slice(start, min(start + size, n))
             parts = [a[block] for a in flat]
             _check_block(bounds, parts, failed)
@@ -310,6 +318,8 @@ def blockwise_into(
             kernel([r[block] for r in results], [b[:rows] for b in buffers], *parts)
     for i in sorted(failed):
         bounds[i].fail()
+    if len(shape) == 1:
+        return tuple(results)
     return tuple(r.reshape(shape) for r in results)
 
 
