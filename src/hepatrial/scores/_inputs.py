@@ -309,7 +309,7 @@ def blockwise_into(
     with np.errstate(invalid="ignore", divide="ignore"):
         if n <= size:  # one block: no slicing
             _check_block(bounds, flat, failed)
-            kernel(results, buffers, *flat)
+            kernel(results, [b[:n] for b in buffers], *flat)
         for start in range(0, n if n > size else 0, size):
             block = slice(start, min(start + size, n))
             parts = [a[block] for a in flat]
