@@ -173,9 +173,13 @@ def test_result_rendering() -> None:
 
 def test_bad_input_is_explained() -> None:
     data = _simulate(6)
-    with pytest.raises(ValueError, match="only 'unstructured'"):
+    with pytest.raises(
+        ValueError,
+        match="covariance='toeplitz' is not available; choose one of "
+        "'unstructured', 'compound-symmetry', 'ar1', 'heterogeneous-ar1'",
+    ):
         mmrm(data, outcome="meld", group="arm", visit="day", subject="patient",
-             covariance="compound-symmetry")  # type: ignore[arg-type]  # fmt: skip
+             covariance="toeplitz")  # type: ignore[arg-type]  # fmt: skip
     twice = pd.concat([data, data.iloc[:1]])
     with pytest.raises(
         ValueError, match=r"one row per day; subjects with repeated visits: \['P000'\]"

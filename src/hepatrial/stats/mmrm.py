@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from hepatrial.exceptions import ConvergenceError
 from hepatrial.stats._common import Exclusion, FloatArray, RenderedResult
 from hepatrial.stats._frames import (
     DataLike,
@@ -28,9 +29,15 @@ from hepatrial.stats._frames import (
     group_levels,
     package_version,
 )
-from hepatrial.stats._reml import build_patterns, fit_reml, satterthwaite_df
-
-Covariance = Literal["unstructured"]
+from hepatrial.stats._reml import (
+    STRUCTURES,
+    Pattern,
+    RemlFit,
+    build_patterns,
+    fit_reml,
+    satterthwaite_df,
+)
+from hepatrial.stats._reml import Structure as Covariance
 
 
 @dataclass(frozen=True, repr=False)
@@ -164,13 +171,66 @@ def _inference(estimate: float, se: float, df: float, conf_level: float) -> list
     return [estimate, se, df, statistic, p_value, estimate - half, estimate + half]
 
 
-def _start(frame: pd.DataFrame, y: FloatArray, X: FloatArray, visit_codes: Any, T: int) -> Any:
-    """Starting covariance: per-visit variances of the ordinary least-squares residuals."""
-    coef = np.linalg.lstsq(X, y, rcond=None)[0]
-    residual = y - X @ coef
-    variances = [residual[visit_codes == t].var() for t in range(T)]
-    scale = float(np.mean(variances)) or 1.0
-    return np.diag([v if v > 1e-8 * scale else scale for v in variances])
+def _visit_counts(used: pd.DataFrame, group: str, visit: str, visits: list[Any]) -> str:
+    counts = used.groupby([visit, group], observed=True).size()
+    parts = []
+    for level in visits:
+        by_arm = counts.xs(level, level=0)
+        arms = ", ".join(f"{arm} {n}" for arm, n in by_arm.items())
+        parts.append(f"{level}: {int(by_arm.sum())} ({arms})")
+    return "; ".join(parts)
+
+
+def _check_supported(
+    design: _Design, visit_codes: Any, subject_codes: Any, covariance: Covariance
+) -> str | None:
+    """Why the data cannot support the covariance, or None.
+
+    A visit whose observations are all taken by its own mean parameters (rank(X) minus the
+    rank of X without that visit's rows) leaves a zero residual there: the REML likelihood is
+    unbounded as that visit's conditional variance goes to 0. An unstructured covariance
+    also needs every pair of visits observed together in some subject.
+    """
+    rank = np.linalg.matrix_rank(design.X)
+    for t, level in enumerate(design.visits):
+        at_visit = visit_codes == t
+        own = rank - np.linalg.matrix_rank(design.X[~at_visit]) if (~at_visit).any() else rank
+        if at_visit.sum() <= own:
+            return (
+                f"visit {level!r} has {int(at_visit.sum())} observations and its own "
+                f"{own} mean parameters take all of them (it needs at least {own + 1})"
+            )
+    if covariance != "unstructured":
+        return None
+    seen = np.zeros((subject_codes.max() + 1, len(design.visits)), dtype=bool)
+    seen[subject_codes, visit_codes] = True
+    together = seen.T.astype(int) @ seen.astype(int)
+    never = np.argwhere(together == 0)
+    if len(never):
+        s, t = never[0]
+        return (
+            f"no subject was observed at both visit {design.visits[s]!r} and visit "
+            f"{design.visits[t]!r}, so their covariance is not identified"
+        )
+    return None
+
+
+def _fit(
+    patterns: list[Pattern], design: _Design, covariance: Covariance, counts: str, why: str | None
+) -> RemlFit:
+    advice = (
+        "use a structured covariance (covariance='heterogeneous-ar1', 'ar1' or "
+        "'compound-symmetry'), or pool or drop the sparse visits"
+    )
+    if why is not None:
+        raise ConvergenceError(
+            f"the data cannot support an {covariance} covariance: {why}. "
+            f"Observations per visit: {counts}. Fix: {advice}"
+        )
+    try:
+        return fit_reml(patterns, len(design.visits), structure=covariance)
+    except ConvergenceError as exc:
+        raise ConvergenceError(f"{exc}. Observations per visit: {counts}. Fix: {advice}") from exc
 
 
 def _tables(fit: Any, patterns: Any, design: _Design, reference: Any, level: float) -> Any:
@@ -256,8 +316,11 @@ def mmrm(
     -------
     MmrmResult
     """
-    if covariance != "unstructured":
-        raise ValueError(f"covariance={covariance!r}: only 'unstructured' is available")
+    if covariance not in STRUCTURES:
+        raise ValueError(
+            f"covariance={covariance!r} is not available; choose one of "
+            + ", ".join(repr(s) for s in STRUCTURES)
+        )
     names = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     level = check_conf_level(conf_level)
     columns = [outcome, group, visit, subject, *names]
@@ -274,9 +337,10 @@ def mmrm(
             "the fixed effects are not estimable: some arm has no observation at some visit, "
             "or a covariate is constant or collinear"
         )
-    T = len(design.visits)
     patterns = build_patterns(design.X, y, subject_codes, visit_codes)
-    fit = fit_reml(patterns, T, _start(used, y, design.X, visit_codes, T))
+    why = _check_supported(design, visit_codes, subject_codes, covariance)
+    counts = _visit_counts(used, group, visit, design.visits)
+    fit = _fit(patterns, design, covariance, counts, why)
     lsmeans, differences = _tables(fit, patterns, design, ref, level)
     coefficients = pd.DataFrame(
         {"term": design.names, "estimate": fit.beta, "se": np.sqrt(np.diag(fit.phi))}
@@ -287,7 +351,7 @@ def mmrm(
         visit=visit,
         reference=ref,
         visits=tuple(design.visits),
-        covariance_structure="unstructured",
+        covariance_structure=covariance,
         lsmeans=lsmeans,
         differences=differences,
         coefficients=coefficients,
