@@ -17,10 +17,14 @@ rank, O(n log n) and vectorized.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from hepatrial.stats._common import FloatArray, IntArray
+
+Positions = npt.NDArray[np.signedinteger[Any]]
 
 
 @dataclass(frozen=True)
@@ -49,22 +53,29 @@ def range_counts(
     (values equal above this bit, smaller at it) are counted as below. After the last bit the
     range holds exactly the values equal to the query.
     """
-    current = values
-    start, stop = begin.copy(), end.copy()
-    below = np.zeros(query.size, dtype=np.int64)
     top = int(max(values.max(initial=0), query.max(initial=0)))
+    # 32-bit positions and ranks when they fit: half the memory traffic
+    kind = np.dtype(np.int32 if max(top, values.size) < 2**31 - 1 else np.int64)
+    current: Positions = values.astype(kind)
+    spare: Positions = np.empty(values.size, dtype=kind)
+    asked: Positions = query.astype(kind)
+    start: Positions = begin.astype(kind)
+    stop: Positions = end.astype(kind)
+    below: Positions = np.zeros(query.size, dtype=kind)
+    zeros_before: Positions = np.zeros(values.size + 1, dtype=kind)
     for shift in range(max(1, top.bit_length()) - 1, -1, -1):
-        zero = ((current >> shift) & 1) == 0
-        zeros_before = np.zeros(current.size + 1, dtype=np.int64)
+        zero = (current & (1 << shift)) == 0
         np.cumsum(zero, out=zeros_before[1:])
         start_zeros, stop_zeros = zeros_before[start], zeros_before[stop]
-        one = ((query >> shift) & 1) == 1
-        below += np.where(one, stop_zeros - start_zeros, 0)
         n_zeros = zeros_before[-1]
-        start = np.where(one, n_zeros + start - start_zeros, start_zeros)
-        stop = np.where(one, n_zeros + stop - stop_zeros, stop_zeros)
-        current = np.concatenate((current[zero], current[~zero]))
-    return below, stop - start
+        one = (asked & (1 << shift)) != 0
+        below += np.where(one, stop_zeros - start_zeros, 0)
+        start = np.where(one, start + (n_zeros - start_zeros), start_zeros)
+        stop = np.where(one, stop + (n_zeros - stop_zeros), stop_zeros)
+        np.compress(zero, current, out=spare[:n_zeros])
+        np.compress(~zero, current, out=spare[n_zeros:])
+        current, spare = spare, current
+    return below.astype(np.int64), (stop - start).astype(np.int64)
 
 
 def _block_starts(new_block: np.ndarray) -> IntArray:
@@ -74,13 +85,22 @@ def _block_starts(new_block: np.ndarray) -> IntArray:
 
 
 def concordance(
-    time: FloatArray, event: FloatArray, score: FloatArray, strata: IntArray
+    time: FloatArray,
+    event: FloatArray,
+    score: FloatArray,
+    strata: IntArray,
+    order: IntArray | None = None,
 ) -> Concordance:
-    """Count concordant, discordant and risk-tied comparable pairs (higher score = higher risk)."""
+    """Count concordant, discordant and risk-tied comparable pairs (higher score = higher risk).
+
+    ``order`` may pass the positions already sorted by stratum, decreasing time and, at equal
+    times, censorings before deaths (any order within a stratum, time and status).
+    """
     if time.size == 0:
         return Concordance(0.0, 0.0, 0.0)
     ranks = np.unique(score, return_inverse=True)[1].astype(np.int64)
-    order = np.lexsort((event, -time, strata))
+    if order is None:
+        order = np.lexsort((event, -time, strata))
     s, t, e, r = strata[order], time[order], event[order], ranks[order]
     changes = np.ones(t.size, dtype=bool)
     changes[1:] = (s[1:] != s[:-1]) | (t[1:] != t[:-1]) | (e[1:] != e[:-1])

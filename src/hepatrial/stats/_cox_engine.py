@@ -59,7 +59,7 @@ def tie_steps(deaths: FloatArray, efron: bool) -> TieSteps:
 class Stratum:
     """Records of one stratum sorted by time, and the distinct times with deaths ("runs")."""
 
-    index: IntArray  # positions in the caller's arrays, ascending time
+    index: IntArray  # positions in the caller's arrays: ascending time, deaths first in ties
     time: FloatArray
     x: FloatArray
     event: FloatArray
@@ -93,15 +93,8 @@ class Stratum:
 
 def _products(x: FloatArray) -> FloatArray:
     """Columns ``1, x_1..x_p, x_i x_j (i <= j)``: their risk-weighted sums are S0, S1, S2."""
-    n, p = x.shape
-    out = np.empty((n, 1 + p + p * (p + 1) // 2))
-    out[:, 0] = 1.0
-    out[:, 1 : p + 1] = x
-    column = p + 1
-    for i in range(p):  # row i of the upper triangle, in np.triu_indices order
-        np.multiply(x[:, i : i + 1], x[:, i:], out=out[:, column : column + p - i])
-        column += p - i
-    return out
+    rows, cols = np.triu_indices(x.shape[1])
+    return np.hstack((np.ones((x.shape[0], 1)), x, x[:, rows] * x[:, cols]))
 
 
 def make_strata(
@@ -111,26 +104,27 @@ def make_strata(
     out = []
     for code in np.unique(strata):
         index = np.flatnonzero(strata == code)
-        index = index[np.argsort(time[index], kind="stable")]
-        t, e = time[index], event[index]
+        # by time, deaths before censorings at equal times (reversed: the concordance order)
+        index = index[np.lexsort((-event[index], time[index]))]
+        t, e, xs = time[index], event[index], x[index]
         dead = np.flatnonzero(e > 0)
-        dead_new = np.concatenate(([True], t[dead][1:] != t[dead][:-1]))
-        dead_starts = np.flatnonzero(dead_new)
-        run_times = t[dead][dead_starts]
+        dead_times = t[dead]
+        dead_starts = np.flatnonzero(np.r_[True, dead_times[1:] != dead_times[:-1]])
+        run_times = dead_times[dead_starts]
         deaths = np.diff(np.append(dead_starts, dead.size)).astype(np.float64)
         out.append(
             Stratum(
                 index=index,
                 time=t,
-                x=x[index],
+                x=xs,
                 event=e,
                 run_starts=np.searchsorted(t, run_times, side="left"),
                 run_times=run_times,
                 deaths=deaths,
                 dead=dead,
                 dead_starts=dead_starts,
-                products=_products(x[index]),
-                dead_x=x[index][dead].sum(axis=0),
+                products=_products(xs),
+                dead_x=xs[dead].sum(axis=0),
                 steps=tie_steps(deaths, efron),
             )
         )

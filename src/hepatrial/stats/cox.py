@@ -159,7 +159,8 @@ def cox_engine(
         if cluster is not None:
             dfbeta = np.stack([np.bincount(cluster, dfbeta[:, j]) for j in range(p)], axis=1)
         robust_variance = dfbeta.T @ dfbeta
-    c = concordance(time, event, linear_predictor(centered, fit.coef), codes)
+    order = np.concatenate([group.index[::-1] for group in groups])  # the engine's sort, reused
+    c = concordance(time, event, linear_predictor(centered, fit.coef), codes, order)
     return CoxEngineResult(fit, robust_variance, c.estimate)
 
 
