@@ -84,3 +84,39 @@ def test_bad_options_are_refused() -> None:
 def test_implausible_lab_is_refused() -> None:
     with pytest.raises(UnitError, match="albumin=35 g/dL"):
         child_pugh(bilirubin=1, albumin=35, inr=1, ascites=0, encephalopathy=0)
+
+
+def test_blocks_give_the_one_block_result_and_the_usual_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Large inputs are scored in blocks with per-block range checks; tiny blocks must give
+    # exactly the one-block result, and a bad value in a late block the usual error.
+    from hepatrial.scores import _inputs
+
+    rng = np.random.default_rng(11)
+    n = 200
+    kwargs = dict(
+        bilirubin=rng.uniform(0.3, 12, n).round(1),
+        albumin=rng.uniform(1.5, 5, n).round(1),
+        inr=rng.uniform(0.9, 4, n).round(1),
+        ascites=rng.integers(0, 3, n),
+        encephalopathy=rng.integers(0, 3, n),
+    )
+    whole = child_pugh(**kwargs).summary
+    monkeypatch.setattr(_inputs, "BLOCK_ROWS", 7)
+    pd.testing.assert_frame_equal(child_pugh(**kwargs).summary, whole)
+    # Row 150 by hand: bilirubin 2.0 (2 points, 2-3 inclusive), albumin 2.8 (2, 2.8-3.5),
+    # INR 2.3 (2, 1.7-2.3), ascites 2 (3), encephalopathy 0 (1): 10 points, class C.
+    row = {"bilirubin": 2.0, "albumin": 2.8, "inr": 2.3, "ascites": 2, "encephalopathy": 0}
+    for name, value in row.items():
+        kwargs[name][150] = value
+    result = child_pugh(**kwargs)
+    assert (result.points[150], result.class_[150]) == (10, "C")
+    kwargs["ascites"][170] = -1
+    with pytest.raises(UnitError, match=r"ascites=-1 is not a grade"):
+        child_pugh(**kwargs)
+    kwargs["bilirubin"][180] = np.nan
+    with pytest.raises(UnitError, match=r"bilirubin\[180\] is missing"):
+        child_pugh(**kwargs)
+    empty = child_pugh(**{k: np.asarray(v)[:0] for k, v in kwargs.items()})
+    assert empty.points.shape == (0,) and empty.summary.empty
