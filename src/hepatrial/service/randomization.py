@@ -37,6 +37,7 @@ from hepatrial.service._common import (
     write_operation,
 )
 from hepatrial.store import AllocationSecret, Dose, Randomization, Screening, Trial
+from hepatrial.store.audit import lock_head_with
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,10 @@ def randomize(
         acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
         get_participant(session, participant_id, acting)
         screening = _latest_screening(session, participant_id)
-        trial = get_trial(session, lock=True)  # serializes randomizations from here to commit
+        trial = get_trial(session)
+        # Serializes randomizations from here to commit: the trial row and the audit head
+        # are locked together (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+        lock_head_with(session, select(Trial.id).where(Trial.id == trial.id))
         protocol = trial_protocol(trial)
         key = _store_key(session, trial)
         seed = _seed(session, trial, key)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
 
@@ -50,6 +50,7 @@ from hepatrial.store.models import AuditEntry, AuditHead
 GENESIS_HASH = "0" * 64
 ACTOR_KEY = "hepatrial.actor"
 PENDING_KEY = "hepatrial.audit_pending"
+HEAD_KEY = "hepatrial.audit_head"
 PAUSE_VARIABLE = "HEPATRIAL_PAUSE_BEFORE_COMMIT"
 _log = logging.getLogger(__name__)
 
@@ -142,18 +143,24 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
         )
 
 
-def _before_commit(session: Session) -> None:
-    """Append the transaction's changes to the chain, holding the head lock only until commit."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
-    if not pending:
-        return
-    connection = session.connection()
-    head = connection.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
-    ).one()
-    seq, prev_hash = head.last_seq, head.last_hash
+def lock_head_with(session: Session, statement: Select[Any]) -> Row[Any]:
+    """Run ``statement`` joined to the audit head, locking both ``FOR UPDATE`` in one round trip.
+
+    The head's sequence number and hash are kept for this transaction's commit, which then
+    appends without reading the head again. Used by randomization, which must lock the trial
+    row anyway: one statement instead of two inside the serialized part.
+    """
+    joined = statement.add_columns(AuditHead.last_seq, AuditHead.last_hash).join(
+        AuditHead, AuditHead.id == 1
+    )
+    row = session.execute(joined.with_for_update()).one()
+    session.info[HEAD_KEY] = (row.last_seq, row.last_hash)
+    return row
+
+
+def _chained_rows(
+    pending: list[dict[str, Any]], seq: int, prev_hash: str
+) -> tuple[list[dict[str, Any]], int, str]:
     now = utc_now()
     rows: list[dict[str, Any]] = []
     for change in pending:
@@ -162,10 +169,34 @@ def _before_commit(session: Session) -> None:
         digest = entry_hash(fields, prev_hash)
         rows.append({**fields, "recorded_at": now, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    connection.execute(insert(AuditEntry), rows)
-    connection.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev_hash)
-    )
+    return rows, seq, prev_hash
+
+
+def _before_commit(session: Session) -> None:
+    """Append the transaction's changes to the chain, holding the head lock only until commit."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
+    locked = session.info.pop(HEAD_KEY, None)
+    if not pending:
+        return
+    connection = session.connection()
+    if locked is None:
+        locked = tuple(
+            connection.execute(
+                select(AuditHead.last_seq, AuditHead.last_hash)
+                .where(AuditHead.id == 1)
+                .with_for_update()
+            ).one()
+        )
+    rows, seq, last_hash = _chained_rows(pending, *locked)
+    move_head = update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=last_hash)
+    if connection.dialect.name == "postgresql":
+        # one round trip: the insert runs as a data-modifying CTE of the head update
+        connection.execute(move_head.add_cte(insert(AuditEntry).values(rows).cte("appended")))
+    else:
+        connection.execute(insert(AuditEntry), rows)
+        connection.execute(move_head)
     _pause_for_fault_injection()
 
 
@@ -179,6 +210,7 @@ def _pause_for_fault_injection() -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
+    session.info.pop(HEAD_KEY, None)
 
 
 def install_audit_hook(session_class: type[Session]) -> None:
