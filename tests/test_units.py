@@ -174,3 +174,19 @@ def test_plausible_values_come_back_in_conventional_units() -> None:
 
 def test_empty_input_is_valid_and_stays_empty() -> None:
     assert check_plausible([], "creatinine").shape == (0,)
+
+
+def test_liver_stiffness_is_in_kpa_within_the_transient_elastography_range() -> None:
+    # FibroScan reports liver stiffness in kPa and reads at most 75 kPa; below 2 kPa is not
+    # a liver measurement (normal livers read about 4-6 kPa).
+    assert conventional_unit("liver_stiffness") == "kPa"
+    assert si_unit("liver_stiffness") == "kPa"
+    assert display_unit("KPA") == "kPa"
+    assert plausible_range("liver_stiffness") == (2.0, 75.0)
+    np.testing.assert_allclose(
+        check_plausible([2.0, 16.4, 75.0], "liver_stiffness", "kPa"), [2.0, 16.4, 75.0]
+    )
+    with pytest.raises(UnitError, match="liver_stiffness"):
+        check_plausible(80.0, "liver_stiffness", "kPa", field="liver_stiffness")
+    with pytest.raises(UnitError, match="not a unit of liver_stiffness"):
+        convert(12.0, "liver_stiffness", "m/s", "kPa")

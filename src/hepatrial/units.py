@@ -104,6 +104,7 @@ _DISPLAY = {
     "seconds": "seconds",
     "mmHg": "mmHg",
     "mg/dlurea": "mg/dL urea",
+    "kpa": "kPa",
 }
 
 _COUNTS = {"10^9/l": 1.0, "/ul": 1e-3}
@@ -221,6 +222,15 @@ _ANALYTES: dict[str, _Analyte] = {
         ),
         _a("pao2_fio2", "mmHg", "mmHg", {"mmHg": 1.0}, 20.0, 800.0, "PaO2/FiO2 ratio"),
         _a("spo2_fio2", "ratio", "ratio", {"ratio": 1.0}, 50.0, 500.0, "SpO2/FiO2 ratio"),
+        _a(
+            "liver_stiffness",
+            "kpa",
+            "kpa",
+            {"kpa": 1.0},
+            2.0,
+            75.0,
+            "liver stiffness by transient elastography (FibroScan reads up to 75 kPa)",
+        ),
     )
 }
 
