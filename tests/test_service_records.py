@@ -421,3 +421,32 @@ def test_due_schedule_lists_due_overdue_and_upcoming(session: StoreSession) -> N
         user=INVESTIGATOR,
     )
     assert all(i.participant_id != code for i in due_schedule(session, on=on + 5 * DAY).items)
+
+
+def test_record_labs_writes_all_or_nothing(session: StoreSession) -> None:
+    from hepatrial.service import record_labs
+
+    enrol(session, "L010")
+    day = SCREEN_DAY + 7 * DAY
+    with pytest.raises(UnitError, match="creatinine=88 mg/dL"):
+        record_labs(
+            session,
+            participant_id="L010",
+            collected_on=day,
+            user=INVESTIGATOR,
+            values=[("bilirubin", 1.2, "mg/dL"), ("creatinine", 88, "mg/dL")],
+        )
+    assert session.execute(select(func.count()).select_from(LabResult)).scalar_one() == 0
+    ids = record_labs(
+        session,
+        participant_id="L010",
+        collected_on=day,
+        user=INVESTIGATOR,
+        values=[("bilirubin", 1.2, "mg/dL"), ("creatinine", 88, "umol/L"), ("albumin", 35, "g/L")],
+    )
+    labs = {lab.id: lab for lab in session.execute(select(LabResult)).scalars()}
+    assert sorted(labs) == sorted(ids)
+    # 88 µmol/L / 88.4 = 0.9955 mg/dL; 35 g/L / 10 = 3.5 g/dL
+    standard = {lab.analyte: lab.value_standard for lab in labs.values()}
+    assert standard == pytest.approx({"bilirubin": 1.2, "creatinine": 88 / 88.4, "albumin": 3.5})
+    assert verify_audit(session).ok

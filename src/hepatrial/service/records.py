@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -187,26 +187,65 @@ def record_lab(
     unit mix-up ("creatinine=88 mg/dL is implausible ...; 88 µmol/L would be 1.0 mg/dL").
     The conventional-unit value is stored beside the value as entered.
     """
-    standard = float(check_plausible(value, analyte, unit, field=analyte)[0])
+    return record_labs(
+        session,
+        participant_id=participant_id,
+        values=[(analyte, value, unit)],
+        collected_on=collected_on,
+        user=user,
+        visit=visit,
+    )[0]
+
+
+def record_labs(
+    session: Session,
+    *,
+    participant_id: str,
+    values: Sequence[tuple[str, float, str]],
+    collected_on: dt.date,
+    user: str,
+    visit: str | None = None,
+) -> list[int]:
+    """Record several laboratory values of one sample in one transaction; return their ids.
+
+    ``values`` holds ``(analyte, value, unit)`` triples, each checked as in :func:`record_lab`;
+    one implausible value refuses them all (nothing is written). Faster than one
+    :func:`record_lab` per value when loading a whole trial.
+    """
+    if not values:
+        raise RecordError("values is empty; give at least one (analyte, value, unit)")
+    checked = [
+        (
+            analyte,
+            float(value),
+            unit,
+            float(check_plausible(value, analyte, unit, field=analyte)[0]),
+        )
+        for analyte, value, unit in values
+    ]
     with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording a lab result")
+        _clinical(session, user, participant_id, "recording lab results")
         _not_before(
             collected_on, _first_screening(session, participant_id), "collected_on", "screening"
         )
-        _check_alive_and_in_trial(session, participant_id, collected_on, f"{analyte} sample")
-        row = LabResult(
-            participant_id=participant_id,
-            visit_id=_visit_id(session, participant_id, visit),
-            analyte=analyte,
-            value=float(value),
-            unit=display_unit(unit),
-            value_standard=standard,
-            unit_standard=conventional_unit(analyte),
-            collected_on=collected_on,
-        )
-        session.add(row)
+        _check_alive_and_in_trial(session, participant_id, collected_on, "lab sample")
+        visit_id = _visit_id(session, participant_id, visit)
+        rows = [
+            LabResult(
+                participant_id=participant_id,
+                visit_id=visit_id,
+                analyte=analyte,
+                value=value,
+                unit=display_unit(unit),
+                value_standard=standard,
+                unit_standard=conventional_unit(analyte),
+                collected_on=collected_on,
+            )
+            for analyte, value, unit, standard in checked
+        ]
+        session.add_all(rows)
         session.flush()
-    return row.id
+    return [row.id for row in rows]
 
 
 def record_qol(
@@ -398,6 +437,7 @@ __all__ = [
     "WITHDRAWAL_REASONS",
     "record_adverse_event",
     "record_lab",
+    "record_labs",
     "record_outcome",
     "record_qol",
     "record_visit",
