@@ -17,7 +17,7 @@ use it to kill a process inside a randomization; it is never set in production.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import select
@@ -102,6 +102,7 @@ class _Sequence:
 
     history: list[PriorAssignment]
     participants: list[str]
+    randomized: set[str] = field(default_factory=set)
 
 
 _sequences: dict[str, _Sequence] = {}
@@ -146,6 +147,7 @@ def _history(session: Session, key: str) -> _Sequence:
             )
         cached.history.append(PriorAssignment(number, arm, dict(factors)))
         cached.participants.append(participant)
+        cached.randomized.add(participant)
     _sequences[key] = cached
     return cached
 
@@ -231,7 +233,7 @@ def randomize(
         key = _store_key(session, trial)
         seed = _seed(session, trial, key)
         sequence = _history(session, key)
-        if participant_id in sequence.participants:
+        if participant_id in sequence.randomized:
             _refuse_repeat(session, participant_id)
         _needs_weight(protocol, weight_kg)
         _check_timing(protocol, screening, on)
