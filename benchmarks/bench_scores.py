@@ -217,11 +217,10 @@ def _report(
     )
     verdict = "meets" if ratio >= 100 else "MISSES"
     print(f"  speed-up vs pure-Python loop: {ratio:,.0f}x (goal >= 100x: {verdict})")
-    if ratio < 100:
-        print(
-            f"    out of reach here: 100x needs {loop_s / 100:.3f} s, {loop_s / 100 / pass_s:.1f}"
-            " times one bare read of the inputs, to read, check, score and write every output"
-        )
+    print(
+        f"    100x needs {loop_s / 100:.3f} s, {loop_s / 100 / pass_s:.1f} times one bare read of"
+        " the inputs, to read, check, score and write every output"
+    )
     print(f"  speed-up vs scalar-API loop:  {api_s / vector_s:,.0f}x")
     print(f"  peak memory of the vectorized call (tracemalloc): {peak_mib:,.0f} MiB")
 
