@@ -10,9 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hepatrial.exceptions import ExclusionWarning
+from hepatrial.exceptions import ConvergenceError, ExclusionWarning
 from hepatrial.stats import MmrmResult, mmrm
-from hepatrial.stats._reml import build_patterns, fit_reml, satterthwaite_df
+from hepatrial.stats._reml import (
+    STRUCTURES,
+    CovarianceModel,
+    build_patterns,
+    fit_reml,
+    model_objective,
+    satterthwaite_df,
+)
 
 ORTHODONT = Path(__file__).parent / "validation" / "fixtures" / "linear_mmrm_orthodont.csv"
 
@@ -219,3 +226,85 @@ def test_ci_contains_estimate_and_swapping_arms_negates(seed: int) -> None:
     assert np.all(one.lsmeans["ci_low"] < one.lsmeans["estimate"])
     np.testing.assert_allclose(d2["estimate"], -d1["estimate"], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(d2["df"], d1["df"], rtol=1e-5)
+
+
+DROPOUT = Path(__file__).parent / "validation" / "fixtures" / "mmrm_msc_aclf_dropout.csv"
+
+
+def _dropout() -> pd.DataFrame:
+    data = pd.read_csv(DROPOUT)
+    order = [f"w{week}" for week in sorted(data["week"].unique())]
+    data["visit"] = pd.Categorical(data["visit"], categories=order, ordered=True)
+    return data
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_analytic_gradient_matches_central_differences(structure: str) -> None:
+    # The regression data set (heavy dropout, 7 visits): df/dtheta = tr(M dSigma/dtheta_k)
+    # against central differences of f at a point away from the optimum.
+    from hepatrial.stats.mmrm import _design
+
+    data = _dropout()
+    design = _design(data, "arm", "visit", ["meld_baseline"])
+    visit = data["visit"].cat.codes.to_numpy(np.int64)
+    patterns = build_patterns(design.X, data["meld_change"].to_numpy(float),
+                              pd.factorize(data["subject"])[0], visit)  # fmt: skip
+    model = CovarianceModel(structure, 7)  # type: ignore[arg-type]
+    start = (
+        30.0 * (0.4 * np.eye(7) + 0.6) * np.outer(np.linspace(1, 1.5, 7), np.linspace(1, 1.5, 7))
+    )
+    theta = model.theta(start) + 0.05
+    _, gradient = model_objective(theta, patterns, model)
+    h = 1e-6
+    numeric = [(model_objective(theta + h * e, patterns, model)[0]
+                - model_objective(theta - h * e, patterns, model)[0]) / (2 * h)
+               for e in np.eye(len(theta))]  # fmt: skip
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-5)
+
+
+def test_fit_is_equivariant_to_the_outcome_unit() -> None:
+    """Hand derivation: y -> c y maps Sigma -> c^2 Sigma, beta -> c beta, df unchanged, and
+    f(c y, c^2 Sigma) = f(y, Sigma) + (N - p) log c^2, so the REML log-likelihood drops by
+    (N - p) log c. Bilirubin in µmol/L vs the same in mmol/L (c = 1/1000): N = 616 and
+    p = 15 (intercept, arm, 6 visits, baseline, 6 arm:visit)."""
+    data = _dropout()
+    data["bilirubin_change_mmol_l"] = data["bilirubin_change_umol_l"] / 1000.0
+    kw = {"group": "arm", "visit": "visit", "subject": "subject",
+          "covariates": "bilirubin_baseline_umol_l"}  # fmt: skip
+    umol = mmrm(data, outcome="bilirubin_change_umol_l", **kw)  # type: ignore[arg-type]
+    mmol = mmrm(data, outcome="bilirubin_change_mmol_l", **kw)  # type: ignore[arg-type]
+    np.testing.assert_allclose(mmol.differences["estimate"], umol.differences["estimate"] / 1000,
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(mmol.differences["df"], umol.differences["df"], rtol=1e-5)
+    np.testing.assert_allclose(mmol.covariance, umol.covariance / 1e6, rtol=1e-5)
+    assert mmol.loglik - umol.loglik == pytest.approx((616 - 15) * np.log(1000.0), rel=1e-9)
+
+
+def test_too_sparse_visit_raises_convergence_error_naming_visit_counts() -> None:
+    # Keep week 24 for one patient per arm: its two own mean parameters (week 24 and
+    # arm:week 24) take both observations, so the REML likelihood is unbounded.
+    data = _dropout()
+    late = data[data["visit"] == "w24"].groupby("arm").head(1).index
+    sparse = data[(data["visit"] != "w24") | data.index.isin(late)]
+    with pytest.raises(ConvergenceError) as info:
+        mmrm(sparse, outcome="meld_change", group="arm", visit="visit", subject="subject")
+    message = str(info.value)
+    assert "cannot support an unstructured covariance: visit 'w24' has 2 observations" in message
+    assert "w24: 2 (msc 1, standard-medical-therapy 1)" in message
+    assert "w1: 104 (msc 55, standard-medical-therapy 49)" in message
+    assert "covariance='heterogeneous-ar1'" in message
+
+
+def test_visits_never_seen_together_are_refused_for_unstructured_only() -> None:
+    data = _simulate(8, n=40, drop=0.0)
+    # Patients 0, 1, 4, 5, ... attend day 60 only, the others day 90 only (all attend day 30);
+    # both arms (odd and even numbers) are at every visit.
+    odd = data["patient"].str[1:].astype(int) // 2 % 2 == 1
+    split = data[(data["day"] == 30) | (odd & (data["day"] == 60)) | (~odd & (data["day"] == 90))]
+    with pytest.raises(
+        ConvergenceError, match="no subject was observed at both visit 60 and visit 90"
+    ):
+        mmrm(split, outcome="meld", group="arm", visit="day", subject="patient")
+    fit = mmrm(split, outcome="meld", group="arm", visit="day", subject="patient",
+               covariance="ar1")  # fmt: skip
+    assert fit.covariance_structure == "ar1" and np.all(fit.differences["df"] > 0)

@@ -181,6 +181,10 @@ def _visit_counts(used: pd.DataFrame, group: str, visit: str, visits: list[Any])
     return "; ".join(parts)
 
 
+def _show(level: Any) -> str:
+    return repr(level.item() if isinstance(level, np.generic) else level)
+
+
 def _check_supported(
     design: _Design, visit_codes: Any, subject_codes: Any, covariance: Covariance
 ) -> str | None:
@@ -197,7 +201,7 @@ def _check_supported(
         own = rank - np.linalg.matrix_rank(design.X[~at_visit]) if (~at_visit).any() else rank
         if at_visit.sum() <= own:
             return (
-                f"visit {level!r} has {int(at_visit.sum())} observations and its own "
+                f"visit {_show(level)} has {int(at_visit.sum())} observations and its own "
                 f"{own} mean parameters take all of them (it needs at least {own + 1})"
             )
     if covariance != "unstructured":
@@ -209,8 +213,8 @@ def _check_supported(
     if len(never):
         s, t = never[0]
         return (
-            f"no subject was observed at both visit {design.visits[s]!r} and visit "
-            f"{design.visits[t]!r}, so their covariance is not identified"
+            f"no subject was observed at both visit {_show(design.visits[s])} and visit "
+            f"{_show(design.visits[t])}, so their covariance is not identified"
         )
     return None
 
