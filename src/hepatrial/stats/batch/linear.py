@@ -57,7 +57,7 @@ class AncovaManyResult:
 
 
 _CONDITION_LIMIT = 1e3  # one-pass sums lose at most ~3 of 16 digits before the fallback
-_CHUNK_ROWS = 1 << 16  # rows per block of trials: a few such arrays stay in the CPU cache
+_CHUNK_ROWS = 1 << 17  # rows per block of trials: a few such arrays stay in the CPU cache
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,9 @@ def _arm_indicator(group: Any) -> npt.NDArray[Any]:
     if arm.dtype == np.bool_:
         return arm
     if np.issubdtype(arm.dtype, np.integer):
-        if len(arm) and (arm.min() < 0 or arm.max() > 1):
+        # viewed as unsigned, negative codes are huge: one pass checks both bounds
+        unsigned = arm.view(np.dtype(f"u{arm.dtype.itemsize}"))
+        if len(arm) and unsigned.max() > 1:
             raise ValueError("group must be coded 0 (reference arm) and 1 (comparator arm)")
         return arm
     values = as_float_array("group", arm)
@@ -179,7 +181,7 @@ class _Sums:
 
 
 def _block_sums(width: int, x: FloatArray, y: FloatArray, arm: npt.NDArray[Any]) -> _Sums:
-    """Sums for sorted trials of ``width`` rows each, shifted by each trial's first row.
+    """Sums for sorted trials of ``width`` rows each, shifted by each trial's own means.
 
     The rows reshape to a (trials, width) matrix; blocks of trials that fit in the CPU cache
     are reduced along rows (``einsum`` sums of products), one read of the input per block.
@@ -190,16 +192,22 @@ def _block_sums(width: int, x: FloatArray, y: FloatArray, arm: npt.NDArray[Any])
     step = max(1, _CHUNK_ROWS // width)
     for lo in range(0, shape[0], step):
         rows = slice(lo, lo + step)
-        a = np.asarray(am[rows], dtype=np.float64)
         o = out[:, rows]
-        xs = xm[rows] - (np.einsum("ij->i", xm[rows], out=o[1]) / width)[:, None]
-        ys = ym[rows] - (np.einsum("ij->i", ym[rows], out=o[2]) / width)[:, None]
+        a = np.asarray(am[rows], dtype=np.float64)
         np.einsum("ij->i", a, out=o[0])
+        xs = _centred(xm[rows])
+        ys = _centred(ym[rows])
         np.einsum("ij->i", xs, out=o[1])
         np.einsum("ij->i", ys, out=o[2])
-        for k, (left, right) in enumerate(((a, xs), (a, ys), (xs, xs), (ys, ys), (xs, ys))):
-            np.einsum("ij,ij->i", left, right, out=o[3 + k])
+        for k, (left, right) in enumerate(((a, xs), (a, ys), (xs, xs), (ys, ys), (xs, ys)), 3):
+            np.einsum("ij,ij->i", left, right, out=o[k])
     return _Sums(np.full(shape[0], float(width)), *out)
+
+
+def _centred(block: FloatArray) -> FloatArray:
+    """Rows of ``block`` minus their means (the sums of the result are taken, not assumed 0)."""
+    centred: FloatArray = block - (np.einsum("ij->i", block) / block.shape[1])[:, None]
+    return centred
 
 
 def _row_sums(trials: _Trials, x: FloatArray, y: FloatArray, arm: npt.NDArray[Any]) -> _Sums:
