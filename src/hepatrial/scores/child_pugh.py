@@ -190,11 +190,12 @@ def child_pugh_engine(
     bilirubin_bands: BilirubinBands = "standard",
     bounds: Mapping[int, Bound] | None = None,
 ) -> tuple[npt.NDArray[Any], ...]:
-    """Total points (int64), class letters and item points (int8: bilirubin, albumin, INR,
-    ascites, encephalopathy) of checked 1-D arrays of one length, scored block by block.
+    """Total points, class letters and item points of arrays of one shape, block by block.
 
-    ``bounds`` are the range checks still to run on the arguments (see
-    :func:`~hepatrial.scores._inputs.blockwise_into`).
+    Returns the totals (int64), the class letters (``<U1``) and the points of bilirubin,
+    albumin, INR, ascites and encephalopathy (int8). ``bounds`` are the range checks still to
+    run on the arguments (see :func:`~hepatrial.scores._inputs.blockwise_into`); without them
+    the arguments must already be checked.
     """
     kernel = partial(
         _child_pugh_into,
