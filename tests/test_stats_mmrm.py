@@ -16,6 +16,7 @@ from hepatrial.stats._reml import (
     STRUCTURES,
     CovarianceModel,
     build_patterns,
+    evaluate_sigma,
     fit_reml,
     model_objective,
     satterthwaite_df,
@@ -308,3 +309,41 @@ def test_visits_never_seen_together_are_refused_for_unstructured_only() -> None:
     fit = mmrm(split, outcome="meld", group="arm", visit="day", subject="patient",
                covariance="ar1")  # fmt: skip
     assert fit.covariance_structure == "ar1" and np.all(fit.differences["df"] > 0)
+
+
+@pytest.mark.parametrize("structure", ["compound-symmetry", "ar1", "heterogeneous-ar1"])
+def test_structured_satterthwaite_df_match_finite_differences(structure: str) -> None:
+    """The df of a structured fit from a second route: Hessian of f by second differences of
+    f values, and the gradient of c' Phi c by central differences of Phi, both in theta
+    (no analytic Jacobian of Sigma involved)."""
+    from hepatrial.stats.mmrm import _design, _grid_row
+
+    data = _simulate(9, n=40, visits=4)
+    fit = mmrm(data, outcome="meld", group="arm", visit="day", subject="patient",
+               covariance=structure)  # type: ignore[arg-type]  # fmt: skip
+    design = _design(data, "arm", "day", [])
+    visit = (data["day"] // 30 - 1).to_numpy(np.int64)
+    patterns = build_patterns(design.X, data["meld"].to_numpy(float),
+                              pd.factorize(data["patient"])[0], visit)  # fmt: skip
+    model = CovarianceModel(structure, 4)  # type: ignore[arg-type]
+    theta = model.theta(fit.covariance.to_numpy())
+    np.testing.assert_allclose(model.sigma(theta), fit.covariance.to_numpy(), rtol=1e-12)
+
+    def f(t: np.ndarray) -> float:
+        return evaluate_sigma(model.sigma(t), patterns).value
+
+    q, h = len(theta), 1e-4
+    E = np.eye(q) * h
+    H = np.array([[(f(theta + E[i] + E[j]) - f(theta + E[i] - E[j]) - f(theta - E[i] + E[j])
+                    + f(theta - E[i] - E[j])) / (4 * h * h) for j in range(q)]
+                  for i in range(q)])  # fmt: skip
+    assert -0.5 * f(theta) == pytest.approx(fit.loglik, rel=1e-12)
+    for t, row in enumerate(fit.differences.itertuples()):
+        c = _grid_row(design, 1, t) - _grid_row(design, 0, t)
+
+        def v(s: np.ndarray, c: np.ndarray = c) -> float:
+            return float(c @ evaluate_sigma(model.sigma(s), patterns).phi @ c)
+
+        g = np.array([(v(theta + E[k]) - v(theta - E[k])) / (2 * h) for k in range(q)])
+        assert row.df == pytest.approx(2 * v(theta) ** 2 / (g @ (2 * np.linalg.inv(H)) @ g),
+                                       rel=1e-5)  # fmt: skip

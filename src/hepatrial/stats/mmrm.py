@@ -287,7 +287,7 @@ def mmrm(
     reference: Any | None = None,
     conf_level: float = 0.95,
 ) -> MmrmResult:
-    r"""Mixed model for repeated measures by REML with an unstructured covariance.
+    r"""Mixed model for repeated measures by REML (unstructured covariance by default).
 
     Fits ``outcome ~ group * visit + covariates`` with an unstructured covariance of the
     repeated measurements within ``subject`` (one variance per visit, one covariance per pair
@@ -310,7 +310,11 @@ def mmrm(
     covariates
         Extra fixed effects (e.g. the baseline value); factors for non-numeric columns.
     covariance
-        Only ``"unstructured"``.
+        ``"unstructured"`` (default; one variance per visit and one covariance per pair),
+        ``"compound-symmetry"`` (``corCompSymm``), ``"ar1"`` (``corAR1`` on the visit
+        position) or ``"heterogeneous-ar1"`` (``corAR1`` with ``varIdent(~ 1 | visit)``).
+        The structured choices suit data too sparse at late visits for an unstructured
+        covariance.
     reference
         Reference arm (default: first sorted level); differences are other minus reference.
     conf_level
@@ -319,6 +323,14 @@ def mmrm(
     Returns
     -------
     MmrmResult
+
+    Raises
+    ------
+    ConvergenceError
+        When a visit has no more observations than its own mean parameters, when (for
+        ``"unstructured"``) two visits are never observed in the same subject, or when no
+        optimizer in the fallback chain reaches a REML maximum; the message gives the
+        observations per visit and arm.
     """
     if covariance not in STRUCTURES:
         raise ValueError(
