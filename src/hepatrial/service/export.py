@@ -44,7 +44,9 @@ LAB_TEST_CODES = {
     "piiinp": ("P3NP", "Procollagen III N-Terminal Propeptide"),
     "timp1": ("TIMP1", "Tissue Inhibitor of Metalloproteinase 1"),
     "prothrombin_time": ("PT", "Prothrombin Time"),
+    "liver_stiffness": ("LSM", "Liver Stiffness Measurement"),  # sponsor-defined code
 }
+"""Analyte -> (LBTESTCD, LBTEST); other analytes use their name, upper case, 8 characters."""
 
 
 @dataclass(frozen=True)
