@@ -133,3 +133,29 @@ def test_concordance_counts_equal_brute_force_pair_counts() -> None:
                     counts[0 if x[i] > x[j] else 1 if x[i] < x[j] else 2] += 1
         result = concordance(t, e, x, s)
         assert (result.concordant, result.discordant, result.tied_risk) == tuple(counts)
+
+
+def test_a_stratum_without_events_contributes_nothing() -> None:
+    """A stratum whose records are all censored adds no term to the partial likelihood and no
+    comparable pair (R's coxph fits it; e.g. coxph(Surv(t, e) ~ x + strata(s)) with one
+    stratum all censored): the fit equals the fit without that stratum."""
+    data = _trial(seed=4, n=150)
+    data["stratum"] = np.repeat(["a", "b", "c"], 50)
+    data.loc[data["stratum"] == "c", "death"] = 0
+    kept = data[data["stratum"] != "c"]
+    for ties in ("efron", "breslow"):
+        full = cox_ph(data, time="days", event="death", covariates=["arm", "meld"],
+                      strata="stratum", ties=ties, robust=True)  # fmt: skip
+        part = cox_ph(kept, time="days", event="death", covariates=["arm", "meld"],
+                      strata="stratum", ties=ties, robust=True)  # fmt: skip
+        np.testing.assert_allclose(full.coef, part.coef, rtol=1e-12)
+        np.testing.assert_allclose(full.se, part.se, rtol=1e-12)
+        np.testing.assert_allclose(full.loglik, part.loglik, rtol=1e-12)
+        assert full.concordance == part.concordance
+
+
+def test_no_event_at_all_is_refused_by_name() -> None:
+    data = _trial()
+    data["death"] = 0
+    with pytest.raises(ValueError, match="death: none of the 120 records used has an event"):
+        cox_ph(data, time="days", event="death", covariates=["meld"])

@@ -50,7 +50,7 @@ def tie_steps(deaths: FloatArray, efron: bool) -> TieSteps:
         runs = np.arange(counts.size, dtype=np.int64)
         return TieSteps(runs, np.zeros(counts.size), deaths.astype(np.float64), runs)
     run = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    starts = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)[:-1]))
+    starts = np.cumsum(counts) - counts
     level = np.arange(run.size) - starts[run]
     return TieSteps(run, level / deaths[run], np.ones(run.size), starts)
 
@@ -109,7 +109,7 @@ def make_strata(
         t, e, xs = time[index], event[index], x[index]
         dead = np.flatnonzero(e > 0)
         dead_times = t[dead]
-        dead_starts = np.flatnonzero(np.r_[True, dead_times[1:] != dead_times[:-1]])
+        dead_starts = np.flatnonzero(np.r_[dead.size > 0, dead_times[1:] != dead_times[:-1]])
         run_times = dead_times[dead_starts]
         deaths = np.diff(np.append(dead_starts, dead.size)).astype(np.float64)
         out.append(

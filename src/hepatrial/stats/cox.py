@@ -233,6 +233,11 @@ def cox_ph(
     t = frame[time].to_numpy(dtype=np.float64)
     e = as_event_array(event, frame[event].to_numpy(dtype=np.float64))
     check_times(time, t)
+    if not np.any(e > 0):
+        raise ValueError(
+            f"{event}: none of the {e.size} records used has an event; the Cox partial "
+            "likelihood needs at least one"
+        )
     x, names, references = design_matrix(frame, covariates, reference)
     codes = group_codes_of(frame, strata_cols)
     clusters = group_codes_of(frame, cluster_cols) if cluster_cols else None
