@@ -490,7 +490,11 @@ def _search(problem: _Problem, starts: list[FloatArray]) -> tuple[_Point, list[s
 
 @dataclass(frozen=True)
 class RemlFit:
-    """Fitted REML model: theta, Sigma, beta, Phi = Cov(beta), Hessian of f, log-likelihood."""
+    """Fitted REML model: theta, Sigma, beta, Phi = Cov(beta), Hessian of f, log-likelihood.
+
+    ``attempts``: optimizers of the fallback chain run (1 when the first converged);
+    ``scale``: the outcome scale the search ran on (root mean moment variance).
+    """
 
     theta: FloatArray
     sigma: FloatArray
@@ -498,7 +502,7 @@ class RemlFit:
     phi: FloatArray
     hessian: FloatArray
     loglik: float
-    iterations: int
+    attempts: int
     model: CovarianceModel
     scale: float
 
@@ -538,7 +542,7 @@ def fit_reml(
         phi=ev.phi,
         hessian=model_hessian(theta, patterns, model),
         loglik=-0.5 * ev.value,
-        iterations=len(log),
+        attempts=len(log),
         model=model,
         scale=scale,
     )
