@@ -102,10 +102,11 @@ def make_strata(
 ) -> list[Stratum]:
     """Split and sort the data once; every likelihood evaluation reuses it."""
     out = []
-    for code in np.unique(strata):
-        index = np.flatnonzero(strata == code)
-        # by time, deaths before censorings at equal times (reversed: the concordance order)
-        index = index[np.lexsort((-event[index], time[index]))]
+    # by stratum, then time, deaths before censorings at equal times (each stratum's records
+    # reversed give the concordance order); one sort for all strata
+    order = np.lexsort((-event, time, strata))
+    bounds = np.flatnonzero(np.diff(strata[order])) + 1
+    for index in np.split(order, bounds):
         t, e, xs = time[index], event[index], x[index]
         dead = np.flatnonzero(e > 0)
         dead_times = t[dead]
