@@ -25,7 +25,7 @@ _ANALYTES = {
     "BILI": "bilirubin", "CREAT": "creatinine", "ALB": "albumin", "SODIUM": "sodium",
     "INR": "inr", "PLAT": "platelets", "WBC": "wbc", "NEUT": "neutrophils", "AST": "ast",
     "ALT": "alt", "UREA": "urea", "LACTICAC": "lactate", "HYALUAC": "ha", "P3NP": "piiinp",
-    "TIMP1": "timp1", "PT": "prothrombin_time",
+    "TIMP1": "timp1", "PT": "prothrombin_time", "LSM": "liver_stiffness",
 }  # fmt: skip
 
 
