@@ -19,6 +19,7 @@ from hepatrial.scores._inputs import (
     all_scalar,
     blockwise_into,
     broadcast,
+    clip_into,
     female,
     finish,
     flag,
@@ -65,12 +66,12 @@ def _meld_into(
     right, with ``clip(x, 1, inf)`` for ``max(x, 1)``.
     """
     score, term = outs[0], buffers[0]
-    np.clip(creatinine_mg_dl, 1.0, 4.0, out=term)
+    clip_into(creatinine_mg_dl, 1.0, 4.0, term)
     np.copyto(term, 4.0, where=dialysis)
     np.log(term, out=term)
     np.multiply(term, 0.957, out=score)
     for values, weight in ((bilirubin_mg_dl, 0.378), (inr, 1.120)):
-        np.clip(values, 1.0, np.inf, out=term)
+        clip_into(values, 1.0, np.inf, term)
         np.log(term, out=term)
         term *= weight
         score += term
@@ -197,7 +198,7 @@ def _sodium_into(
     """
     gap, product, above_11 = buffers
     if variant == "optn2016":
-        np.clip(sodium_mmol_l, 125.0, 137.0, out=gap)
+        clip_into(sodium_mmol_l, 125.0, 137.0, gap)
         np.subtract(137.0, gap, out=gap)
         np.multiply(score, 0.033, out=product)
         product *= gap
@@ -208,7 +209,7 @@ def _sodium_into(
         np.copyto(score, gap, where=above_11)
         return
     sodium = gap
-    np.clip(sodium_mmol_l, 125.0, 140.0, out=sodium)
+    clip_into(sodium_mmol_l, 125.0, 140.0, sodium)
     np.multiply(score, 0.025, out=product)
     score -= sodium
     np.subtract(140.0, sodium, out=gap)
@@ -391,23 +392,23 @@ def _meld_3_into(
     """
     score = outs[0]
     log_term, gap, product = buffers
-    np.clip(bilirubin_mg_dl, 1.0, np.inf, out=log_term)
+    clip_into(bilirubin_mg_dl, 1.0, np.inf, log_term)
     np.log(log_term, out=log_term)
-    np.clip(sodium_mmol_l, 125.0, 137.0, out=gap)
+    clip_into(sodium_mmol_l, 125.0, 137.0, gap)
     np.subtract(137.0, gap, out=gap)
     np.multiply(gap, -0.24, out=score)
     score += 4.56
     score *= log_term
     gap *= 0.82
     score += gap
-    np.clip(inr, 1.0, np.inf, out=log_term)
+    clip_into(inr, 1.0, np.inf, log_term)
     np.log(log_term, out=log_term)
     log_term *= 9.09
     score += log_term
-    np.clip(creatinine_mg_dl, 1.0, 3.0, out=log_term)
+    clip_into(creatinine_mg_dl, 1.0, 3.0, log_term)
     np.copyto(log_term, 3.0, where=dialysis)
     np.log(log_term, out=log_term)
-    np.clip(albumin_g_dl, 1.5, 3.5, out=gap)
+    clip_into(albumin_g_dl, 1.5, 3.5, gap)
     np.subtract(3.5, gap, out=gap)
     np.multiply(gap, -1.83, out=product)
     product += 11.14
@@ -543,4 +544,4 @@ def _meld_3_optn(outs: list[FloatArray], buffers: list[FloatArray], *arrays: Any
     _meld_3_into(outs, buffers, *arrays, constant=6.0 + 0.5 + HALF_UP_TOLERANCE)
     score = outs[0]
     np.floor(score, out=score)
-    np.clip(score, MELD3_FLOOR, MELD_CAP, out=score)
+    clip_into(score, MELD3_FLOOR, MELD_CAP, score)
