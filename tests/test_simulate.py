@@ -258,3 +258,27 @@ def test_patient_model_files_refuse_typos_and_bad_matrices() -> None:
         pm.PatientModel.model_validate({**data, "labs": labs})
     with pytest.raises(ValidationError, match="unknown events"):
         pm.PatientModel.model_validate({**data, "effects": {"hr_applies_to": ["stroke"]}})
+
+
+def test_pooled_screening_matches_per_trial_screening() -> None:
+    # The pre-screened pool and per-trial screening are two samplers of the same eligible
+    # population: candidates screened per trial (mean n / p) and power agree within MC error.
+    trials = 3000
+    pooled = simulate(protocol="match", n=80, meld_shift=-0.7, trials=trials, seed=9, workers=1)
+    direct = simulate(
+        protocol="match",
+        n=80,
+        meld_shift=-0.7,
+        trials=trials,
+        seed=9,
+        workers=1,
+        screening="per_trial",
+    )
+    p = trial.eligible_pool("match", "compensated-cirrhosis", 9).eligible_fraction
+    sd_screened = math.sqrt(80 * (1 - p)) / p  # negative binomial SD of the screened count
+    gap = pooled.mean_screened - direct.mean_screened
+    assert abs(gap) < 4 * math.sqrt(2) * sd_screened / math.sqrt(trials)
+    difference = pooled.power - direct.power
+    assert abs(difference) < 4 * math.sqrt(2 * pooled.power * (1 - pooled.power) / trials)
+    with pytest.raises(ValueError, match="screening='all'"):
+        Scenario(screening="all")  # type: ignore[arg-type]

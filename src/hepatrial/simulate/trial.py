@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -110,6 +110,50 @@ def screen(
     return {k: values[k][rows, cols] for k in needed if k in values}, screened
 
 
+POOL_PATIENTS = 1 << 20
+"""Eligible virtual patients in a pre-screened pool (per seed, protocol and model)."""
+POOL_SPAWN_KEY = 1 << 40
+"""Spawn key of the pool's random stream, far from the block keys 0, 1, 2, ..."""
+
+
+@dataclass(frozen=True)
+class EligiblePool:
+    """Eligible participants screened once through the protocol, drawn from by every trial.
+
+    ``values`` holds the screening variables the simulation needs (MELD in the protocol's
+    variant, continuous MELD, allocation factors) for :data:`POOL_PATIENTS` participants;
+    ``eligible_fraction`` is the share of screened candidates who were eligible.
+    """
+
+    values: dict[str, Array]
+    eligible_fraction: float
+
+    def draw(
+        self, rng: np.random.Generator, n_trials: int, n: int
+    ) -> tuple[dict[str, Array], FloatArray]:
+        """``n`` participants per trial (with replacement) and the candidates screened.
+
+        Candidates screened until the n-th eligible one: n + NegativeBinomial(n, p).
+        """
+        index = rng.integers(0, POOL_PATIENTS, size=(n_trials, n))
+        failures = rng.negative_binomial(n, self.eligible_fraction, size=n_trials)
+        return {k: v[index] for k, v in self.values.items()}, n + failures.astype(np.float64)
+
+
+@lru_cache(maxsize=8)
+def eligible_pool(protocol_id: str, model_id: str, seed: int) -> EligiblePool:
+    """The pre-screened pool of a seed: 2^20 eligible participants, built in 64 batches."""
+    protocol, model = cached_protocol(protocol_id), pm.load_model(model_id)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POOL_SPAWN_KEY,)))
+    batches, screened = [], 0.0
+    for _ in range(64):
+        values, count = screen(protocol, model, rng, 1, POOL_PATIENTS // 64)
+        batches.append(values)
+        screened += float(count.sum())
+    pooled = {k: np.concatenate([b[k].ravel() for b in batches]) for k in batches[0]}
+    return EligiblePool(pooled, POOL_PATIENTS / screened)
+
+
 def _factor_codes(factor: Factor, values: dict[str, Array]) -> Array:
     if factor.band_of is not None:
         return np.searchsorted(np.asarray(factor.cutpoints), values[factor.band_of], side="right")
@@ -187,9 +231,17 @@ def simulate_block(
     n: int,
     effects: Effects,
     accrual_per_month: float,
+    pool: EligiblePool | None = None,
 ) -> TrialBlock:
-    """Screen, allocate and follow ``n`` participants in each of ``n_trials`` trials."""
-    values, screened = screen(protocol, model, rng, n_trials, n)
+    """Screen, allocate and follow ``n`` participants in each of ``n_trials`` trials.
+
+    With ``pool`` the participants are drawn from a pre-screened pool; without it every
+    trial screens its own candidates.
+    """
+    if pool is None:
+        values, screened = screen(protocol, model, rng, n_trials, n)
+    else:
+        values, screened = pool.draw(rng, n_trials, n)
     treated = allocate(protocol, rng, values)
     shape = treated.shape
     accrual_days = n / accrual_per_month * DAYS_PER_MONTH
