@@ -5,8 +5,11 @@ random number from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(b,))
 ``b``-th child of ``SeedSequence(seed).spawn(...)``. A chunk (the unit of work sent to a process or
 a Dask worker) is a run of whole blocks, and per-trial results are concatenated in block order
 before they are summarized, so results depend on the seed alone: not on the chunk size, the
-number of workers or the backend. Every scenario of a grid uses the same block streams (common
-random numbers), which makes differences between scenarios more precise.
+number of workers or the backend. The pre-screened pool of eligible participants
+(:func:`hepatrial.simulate.trial.eligible_pool`) has its own stream,
+``SeedSequence(seed, spawn_key=(2**40,))``, and every worker rebuilds it identically. Every
+scenario of a grid uses the same block streams (common random numbers), which makes
+differences between scenarios more precise.
 
 Backends: ``"local"`` runs chunks on a :class:`concurrent.futures.ProcessPoolExecutor` (in the
 calling process when ``workers=1``); ``"dask"`` submits them to an existing Dask cluster through
@@ -75,7 +78,7 @@ class Scenario:
     screening : {"pool", "per_trial"}
         ``"pool"`` (default): candidates are screened once per seed through the protocol into a
         pool of 2^20 eligible participants, and each trial draws its participants from it
-        (the number screened per trial is n + NegativeBinomial(n, p)); about five times faster
+        (the number screened per trial is n + NegativeBinomial(n, p)); several times faster
         than ``"per_trial"``, where every trial screens its own candidates. The pool's
         sampling error (about 0.003 MELD points in mean MELD) is far below Monte Carlo error.
     """
