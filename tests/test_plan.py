@@ -71,8 +71,28 @@ def test_safety_counts_use_the_treated_population(match_run) -> None:  # type: i
     assert results.result("deaths").by_arm["standard-care"]["events"] == 3.0
 
 
+def test_liver_stiffness_is_analysed_without_an_arm_difference(match_run) -> None:  # type: ignore[no-untyped-def]
+    tables, adam, results = match_run
+    stiffness = results.result("liver_stiffness_over_time")
+    assert stiffness.status == "done" and stiffness.n == 51
+    # the reconstruction has no arm effect on liver stiffness ("no differences were observed
+    # in biomarkers"): the 95% CI at day 360 covers 0
+    assert stiffness.ci_low < 0 < stiffness.ci_high
+    differences = {k for k in stiffness.by_arm if k.startswith("difference@")}
+    assert differences == {"difference@d90", "difference@d180", "difference@d360"}
+    # baseline liver stiffness is the eligibility reading, above 15 kPa for everyone
+    baseline = adam.adsl["BLSM"]
+    assert baseline.notna().all() and (baseline > 15).all()
+    screening = adam.adsl["SCR_LIVER_STIFFNESS_KPA"]
+    assert (baseline == screening).all()
+
+
 def test_unrecorded_variable_is_reported_not_estimated(match_run) -> None:  # type: ignore[no-untyped-def]
-    _, _, results = match_run
+    tables, _, _ = match_run
+    protocol = load_protocol("match")
+    labs = tables["lab_results"]
+    without = dict(tables, lab_results=labs[labs["analyte"] != "liver_stiffness"])
+    results = run_plan(derive_adam(without, protocol), protocol)
     stiffness = results.result("liver_stiffness_over_time")
     assert stiffness.status == "not run" and "LSM" in stiffness.note and stiffness.estimate is None
 
@@ -135,6 +155,20 @@ def test_binary_endpoints_use_pearson_without_correction(msc_run) -> None:  # ty
     mof = results.result("mof_or_infection_death")
     assert mof.p_value == pytest.approx(_pearson(10, 56, 20, 54), rel=1e-9)
     assert results.result("severe_infection", "chisq-yates").p_value > infection.p_value
+
+
+def test_survival_difference_has_a_greenwood_wald_interval(msc_run) -> None:  # type: ignore[no-untyped-def]
+    _, results = msc_run
+    primary = results.result("survival_24w")
+    # no censoring before week 24: Greenwood variance p(1-p)/n in each arm, so the difference
+    # 41/56 - 30/54 has CI d ± z sqrt(p1 q1 / 56 + p2 q2 / 54)
+    p1, p2 = 41 / 56, 30 / 54
+    half = stats.norm.ppf(0.975) * math.sqrt(p1 * (1 - p1) / 56 + p2 * (1 - p2) / 54)
+    assert primary.estimate == pytest.approx(p1 - p2, abs=1e-12)
+    assert (primary.ci_low, primary.ci_high) == (
+        pytest.approx(p1 - p2 - half, abs=1e-9),
+        pytest.approx(p1 - p2 + half, abs=1e-9),
+    )
 
 
 def test_supportive_cox_and_competing_risk_analyses_run(msc_run) -> None:  # type: ignore[no-untyped-def]

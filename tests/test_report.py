@@ -11,12 +11,14 @@ import pytest
 
 from hepatrial.analysis.adam import derive_adam
 from hepatrial.analysis.plan import run_plan
-from hepatrial.demo import match
+from hepatrial.demo import match, msc_aclf
 from hepatrial.demo.tables import source_tables
 from hepatrial.protocol import load_protocol
 from hepatrial.report import tables as report_tables
-from hepatrial.report.consort import consort_counts
+from hepatrial.report.competing import competing_risk_views
+from hepatrial.report.consort import consort_counts, consort_figure
 from hepatrial.report.html import ReportInput, render_report
+from hepatrial.report.labels import factor_labels, humanize, screen_failure_labels
 from hepatrial.report.subgroups import subgroup_table
 
 
@@ -49,7 +51,6 @@ def test_every_section_is_present(html: str) -> None:
         "Baseline characteristics",
         "Endpoint results",
         "Survival",
-        "Cumulative incidence with competing events",
         "Subgroups (primary endpoint)",
         "Adverse events by system organ class",
         "Biomarker and MELD trajectories",
@@ -103,7 +104,8 @@ def test_subgroup_overall_row_equals_primary(report_input: ReportInput) -> None:
     rows, label = subgroup_table(report_input.adam, report_input.results, report_input.protocol)
     overall = rows[rows["subgroup"] == "Overall"].iloc[0]
     assert overall["estimate"] == pytest.approx(-0.87, abs=1e-9)
-    assert set(rows["subgroup"]) >= {"Sex", "Age", "Aetiology"}
+    assert set(rows["subgroup"]) >= {"Sex", "Age", "Main cause of liver disease"}
+    assert "MASLD" in set(rows["level"])
     assert "MELD" in label
 
 
@@ -118,3 +120,111 @@ def test_number_formatting() -> None:
     assert report_tables.fmt_p(None) == "–"
     assert report_tables.fmt_num(-1.2345, 2) == "−1.23"
     assert report_tables.risk_times(168) == [0.0, 28.0, 56.0, 84.0, 112.0, 140.0, 168.0]
+
+
+@pytest.fixture(scope="module")
+def msc_html() -> str:
+    protocol = load_protocol("msc-aclf")
+    trial = msc_aclf.reconstruct()
+    tables = source_tables(trial, protocol)
+    adam = derive_adam(tables, protocol)
+    return render_report(
+        ReportInput(adam, run_plan(adam, protocol), protocol, tables, banner=trial.label)
+    )
+
+
+def test_competing_risk_figures_come_from_the_protocol_endpoints() -> None:
+    # MATCH: transplant-free survival is a composite (nothing competes) and death from any cause
+    # names no competing event; its adverse-event endpoints are not ADTTE events.
+    assert competing_risk_views(load_protocol("match"), 360.0) == []
+    # MSC-ACLF: survival names transplant as competing (cumulative incidence sensitivity
+    # analysis); severe infection and MOF/infection death are binary endpoints by week 24.
+    views = competing_risk_views(load_protocol("msc-aclf"), 168.0)
+    assert [(v.endpoint.id, v.paramcd) for v in views] == [
+        ("survival_24w", "OS"),
+        ("severe_infection", "INFECT"),
+        ("mof_or_infection_death", "DTHMOF"),
+    ]
+    assert all(v.horizon_days == 168 for v in views)
+    assert views[1].title == "First severe infection (competing: death, liver transplant)"
+
+
+def test_match_report_shows_no_competing_risk_section_of_another_trial(html: str) -> None:
+    assert "Cumulative incidence with competing events" not in html
+    assert "multi-organ" not in html
+
+
+def test_msc_report_shows_its_competing_risk_endpoints(msc_html: str) -> None:
+    assert "<h2>Cumulative incidence with competing events</h2>" in msc_html
+    for title in (
+        "Death from any cause (competing: liver transplant)",
+        "First severe infection (competing: death, liver transplant)",
+        "Death from multi-organ failure or severe infection (competing: death from other "
+        "causes, liver transplant)",
+    ):
+        assert f"<h3>{title}</h3>" in msc_html
+    # no transplant in the reconstruction: the caption says so instead of hiding it
+    assert "No competing event was observed, so the curve equals 1 − Kaplan-Meier" in msc_html
+
+
+def test_stratification_factors_and_levels_have_human_labels(msc_html: str) -> None:
+    # msc-aclf.yaml: meld_band is a band of meld with cut-point 22 (22 falls in the upper band)
+    labels = factor_labels(load_protocol("msc-aclf"))["meld_band"]
+    assert labels.name == "MELD band"
+    assert labels.levels == {"meld_below_22": "MELD < 22", "meld_22_or_more": "MELD ≥ 22"}
+    assert "MELD band: MELD ≥ 22, n (%)" in msc_html
+    assert "meld_22_or_more" not in msc_html and "meld_below_22" not in msc_html
+    # match.yaml: aetiology is named after the screening fact "Main cause of liver disease"
+    aetiology = factor_labels(load_protocol("match"))["aetiology"]
+    assert (aetiology.name, aetiology.level("masld")) == ("Main cause of liver disease", "MASLD")
+    assert humanize("chronic-hbv") == "Chronic HBV" and humanize("other") == "Other"
+
+
+def test_table_one_labels_levels_in_protocol_order(report_input: ReportInput) -> None:
+    arms = {"macrophage": "Macrophage", "standard-care": "Standard care"}
+    table = report_tables.table_one(report_input.adam, arms, report_input.protocol)
+    rows = [r for r in table["Characteristic"] if r.startswith("Main cause of liver disease")]
+    assert rows == [
+        "Main cause of liver disease: Alcohol, n (%)",
+        "Main cause of liver disease: MASLD, n (%)",
+        "Main cause of liver disease: Other, n (%)",
+    ]
+    # day-0 liver stiffness is shown; the screening reading is then not repeated
+    assert "Liver stiffness, kPa, median [IQR]" in set(table["Characteristic"])
+    assert "Liver stiffness at screening, kPa, median [IQR]" not in set(table["Characteristic"])
+
+
+def test_screen_failures_are_named_in_the_protocol_words(report_input: ReportInput) -> None:
+    labels = screen_failure_labels(report_input.protocol)
+    assert labels["meld_range"] == "Not met: MELD between 10 and 17 inclusive"
+    assert labels["hcc"] == "Hepatocellular carcinoma"
+    source = dict(report_input.source)
+    screenings = source["screenings"].copy()
+    failed = ~screenings["eligible"].astype(bool)
+    screenings.loc[failed, "criteria"] = pd.Series(
+        [[{"name": "meld_range", "passed": False}]] * int(failed.sum()),
+        index=screenings.index[failed],
+    )
+    source["screenings"] = screenings
+    primary = report_input.results.result("delta_meld_d90")
+    arms = {"macrophage": "Macrophage", "standard-care": "Standard care"}
+    counts = consort_counts(source, report_input.adam, primary, arms, labels)
+    assert counts.excluded_reasons == (("Not met: MELD between 10 and 17 inclusive", 19),)
+    assert consort_figure(counts).startswith("data:image/png;base64,")
+
+
+def test_results_table_names_measures_methods_and_populations(
+    report_input: ReportInput,
+) -> None:
+    arms = {"macrophage": "Macrophage", "standard-care": "Standard care"}
+    visits = {"d90": "Day 90", "d180": "Day 180", "d360": "Day 360"}
+    table = report_tables.results_table(report_input.results, arms, visits)
+    rows = table.set_index(["Endpoint", "Analysis"])
+    sae = rows.loc[("Serious adverse events (event counts)", "Secondary: Exact Poisson test")]
+    assert (sae["Measure"], sae["Population"]) == ("Rate ratio", "Safety (treated)")
+    assert sae["By arm or visit"].startswith("Macrophage: 1 event / ")
+    stiffness = rows.loc[("Liver stiffness (kPa) at days 90, 180 and 360", "Secondary: MMRM")]
+    assert stiffness["Measure"] == "Difference in change at Day 360"
+    assert stiffness["n"] == "51" and not stiffness["Estimate (95% CI)"].startswith("Not run")
+    assert "Day 90: " in stiffness["By arm or visit"]
+    assert set(table["Population"]) == {"ITT", "Safety (treated)"}

@@ -8,11 +8,13 @@ an :class:`~hepatrial.analysis.plan.EndpointResult`; every estimate comes from
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from hepatrial.analysis.labs import paramcd_for
 from hepatrial.analysis.results import TTE_PARAMS, Analysis, Context, EndpointResult, base_result
@@ -155,17 +157,28 @@ def _kaplan_meier(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float)
         }
     test = logrank(rows["AVAL"], 1 - rows["CNSR"], rows["ARMCD"], reference=ctx.control)
     diff = by_arm[ctx.experimental]["survival"] - by_arm[ctx.control]["survival"]
+    se = math.hypot(by_arm[ctx.experimental]["std_err"], by_arm[ctx.control]["std_err"])
+    low, high = _wald(diff, se, a.conf_level)
     return base_result(
         ctx,
         a,
         estimate_label=f"difference in Kaplan-Meier survival at day {horizon:g} "
         f"({ctx.experimental} − {ctx.control})",
         estimate=diff,
+        ci_low=low,
+        ci_high=high,
         p_value=float(test.p_value),
         n=len(rows),
         by_arm=by_arm,
-        note=f"Kaplan-Meier, Greenwood variance, {conf_type} CI; {test.method}",
+        note=f"Kaplan-Meier, Greenwood variance, {conf_type} CI per arm; difference ± z·SE "
+        f"(Greenwood SEs of independent arms); {test.method}",
     )
+
+
+def _wald(estimate: float, se: float, conf_level: float) -> tuple[float, float]:
+    """``estimate ± z SE`` with ``z`` the normal quantile of ``(1 + conf_level) / 2``."""
+    z = float(scipy_stats.norm.ppf(0.5 + conf_level / 2))
+    return estimate - z * se, estimate + z * se
 
 
 def _cox(
@@ -202,28 +215,33 @@ def _cumulative_incidence(
     by_arm = {}
     for arm in (ctx.experimental, ctx.control):
         g = rows[rows["ARMCD"] == arm]
-        value = at[(at["group"] == arm) & (at["cause"] == 1)]["estimate"]
+        value = at[(at["group"] == arm) & (at["cause"] == 1)]
         by_arm[arm] = {
             "n": float(len(g)),
             "events": float((g["CRSTAT"] == 1).sum()),
             "competing": float((g["CRSTAT"] == 2).sum()),
-            "incidence": float(value.iloc[0]) if len(value) else float("nan"),
+            "incidence": float(value["estimate"].iloc[0]) if len(value) else float("nan"),
+            "variance": float(value["variance"].iloc[0]) if len(value) else float("nan"),
         }
     p_value = None
     if fit.tests is not None and not fit.tests.empty:
         p_value = float(fit.tests.loc[fit.tests["cause"] == 1, "p_value"].iloc[0])
     diff = by_arm[ctx.experimental]["incidence"] - by_arm[ctx.control]["incidence"]
+    se = math.sqrt(by_arm[ctx.experimental]["variance"] + by_arm[ctx.control]["variance"])
+    low, high = _wald(diff, se, a.conf_level)
     return base_result(
         ctx,
         a,
         estimate_label=f"difference in cumulative incidence at day {horizon:g} "
         f"({ctx.experimental} − {ctx.control})",
         estimate=diff,
+        ci_low=low,
+        ci_high=high,
         p_value=p_value,
         n=len(rows),
         by_arm=by_arm,
         test="gray",
-        note=f"{fit.method}; Gray's test",
+        note=f"{fit.method}; difference ± z·SE of independent arms; Gray's test",
     )
 
 

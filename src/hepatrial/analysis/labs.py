@@ -31,6 +31,7 @@ DIRECT: dict[str, tuple[str, str, str, str]] = {
     "inr": ("INR", "INR", "ratio", "ratio"),
     "sodium": ("SODIUM", "Sodium (mmol/L)", "mmol/L", "mmol/L"),
     "platelets": ("PLAT", "Platelets (10^9/L)", "10^9/L", "10^9/L"),
+    "liver_stiffness": ("LSM", "Liver stiffness (kPa)", "kPa", "kPa"),
 }
 DERIVED_LABELS = {"MELD": "MELD score", "ELF": "ELF score"}
 QOL_PARAMS: dict[tuple[str, str], tuple[str, str]] = {

@@ -18,13 +18,17 @@ SYNTHETIC RECONSTRUCTION. How each published number constrains the data:
   macrophage participant has one non-liver SAE [secondary source].
 * Not published (illustrative, marked in the account): screening numbers, sites, dates, ages,
   biomarkers and quality of life, which are generated without an arm effect.
+* Liver stiffness by transient elastography was above 15 kPa at screening (eligibility,
+  secondary source) and did not differ between arms ("no differences were observed in
+  biomarkers"): day 0 repeats the screening reading, later readings vary around it with a
+  common slow decline and no arm effect.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -206,6 +210,7 @@ class _Fate:
     doses: tuple[DoseRecord, ...] = ()
     not_treated: str | None = None
     noise: tuple[tuple[float, float], ...] = ((0.0, 0.0),) * 4
+    stiffness_log_change: tuple[float, ...] = (0.0,) * 4
 
     @property
     def stop(self) -> int:
@@ -224,6 +229,7 @@ def _measurements(
     course = _meld_course(rng, base, fate.change, sick)
     fibrosis = float(rng.normal(0.0, 0.5))
     eq5d = float(np.clip(rng.normal(0.74, 0.14), 0.2, 1.0))
+    stiffness = float(candidate.facts["liver_stiffness_kpa"])
     labs: list[LabRecord] = []
     qol: list[QolRecord] = []
     for nominal in VISIT_DAYS:
@@ -235,6 +241,9 @@ def _measurements(
         if nominal != 28:
             fibrosis_noise, qol_noise = fate.noise[len(qol)]
             labs.extend(_biomarkers(rng, day, fibrosis + fibrosis_noise))
+            change = fate.stiffness_log_change[len(qol)]
+            kpa = round(float(np.clip(stiffness * np.exp(change), 2.5, 75.0)), 1)
+            labs.append(LabRecord(day, "liver_stiffness", kpa, "kPa"))
             score = float(np.clip(eq5d + qol_noise, 0.1, 1.0))
             qol.append(QolRecord(day, "EQ-5D-5L", score))
     return tuple(labs), tuple(qol)
@@ -303,6 +312,21 @@ def _centred_noise(rng: np.random.Generator, arms: np.ndarray) -> np.ndarray:
         noise[arms == arm] -= 0.7 * noise[arms == arm].mean(axis=0)
     drift = np.array([[0.0, 0.0], [0.03, -0.005], [0.06, -0.01], [0.1, -0.015]])
     return np.asarray(noise + drift)
+
+
+def stiffness_log_changes(rng: np.random.Generator, arms: np.ndarray) -> np.ndarray:
+    """Log-scale change of liver stiffness from day 0 at days 0, 90, 180 and 360, no arm effect.
+
+    Reading-to-reading variation of transient elastography is about 15% (SD 0.15 on the log
+    scale). As for the other biomarkers, the arm-and-visit means of the variation are shrunk by
+    70% towards zero; both arms share a slow decline of about 4% a year. Day 0 is the screening
+    reading itself (change 0).
+    """
+    noise = rng.normal(0.0, 0.15, (arms.size, 4))
+    noise[:, 0] = 0.0
+    for arm in ARMS:
+        noise[arms == arm] -= 0.7 * noise[arms == arm].mean(axis=0)
+    return np.asarray(noise + np.array([0.0, -0.01, -0.02, -0.04]))
 
 
 def _fates(rng: np.random.Generator, arms: np.ndarray, changes: np.ndarray) -> list[_Fate]:
@@ -480,7 +504,11 @@ def reconstruct(seed: int = SEED, arms: Sequence[str] | None = None) -> Reconstr
     rng = np.random.default_rng([seed, 2])
     baseline = np.array([c.baseline["meld"] for c in people])
     changes = primary_changes(allocated == ARMS[0], baseline, rng)
-    fates = _fates(rng, allocated, changes)
+    stiffness = stiffness_log_changes(np.random.default_rng([seed, 3]), allocated)
+    fates = [
+        replace(f, stiffness_log_change=tuple(float(x) for x in row))
+        for f, row in zip(_fates(rng, allocated, changes), stiffness, strict=True)
+    ]
     participants = tuple(_participant(rng, c, f) for c, f in zip(people, fates, strict=True))
     return ReconstructedTrial(
         protocol="match",

@@ -71,21 +71,23 @@ def _measurement_steps(session: Any, protocol: Protocol, p: Participant, user: s
         visit = visit_for_day(protocol, day)
         return visit if visit is not None and visits.get(visit) == day else None
 
+    # one sample per day: its values are recorded together, in one audited transaction
+    samples: dict[int, list[tuple[str, float, str]]] = {}
     for r in p.labs:
+        samples.setdefault(r.day, []).append((r.test, r.value, r.unit))
+    for day, values in samples.items():
         steps.append(
             (
-                r.day,
+                day,
                 1,
                 partial(
-                    service.record_lab,
+                    service.record_labs,
                     session,
                     participant_id=pid,
-                    analyte=r.test,
-                    value=r.value,
-                    unit=r.unit,
-                    collected_on=on(r.day),
+                    values=values,
+                    collected_on=on(day),
                     user=user,
-                    visit=visit_of(r.day),
+                    visit=visit_of(day),
                 ),
             )
         )

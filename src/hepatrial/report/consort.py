@@ -50,12 +50,12 @@ class ConsortCounts:
     arms: tuple[ArmFlow, ...]
 
 
-def _failed_reasons(screenings: pd.DataFrame) -> Counter[str]:
+def _failed_reasons(screenings: pd.DataFrame, criteria_labels: Mapping[str, str]) -> Counter[str]:
     reasons: Counter[str] = Counter()
     for criteria in screenings["criteria"]:
         failed = [c for c in (criteria or []) if isinstance(c, dict) and not c.get("passed", True)]
-        label = str(failed[0].get("name") or failed[0].get("reason")) if failed else "other"
-        reasons[label] += 1
+        key = str(failed[0].get("name") or failed[0].get("reason")) if failed else "other reason"
+        reasons[criteria_labels.get(key, key)] += 1
     return reasons
 
 
@@ -64,13 +64,20 @@ def consort_counts(
     adam: AdamDatasets,
     primary: EndpointResult,
     arm_labels: Mapping[str, str],
+    criteria_labels: Mapping[str, str] | None = None,
 ) -> ConsortCounts:
-    """Count the flow of participants for the CONSORT diagram."""
+    """Count the flow of participants for the CONSORT diagram.
+
+    ``criteria_labels`` maps a criterion id to the reason shown (for example
+    "Not met: MELD between 10 and 17 inclusive"); ids without a label are shown as stored.
+    """
     screenings = tables["screenings"]
     randomized_ids = set(adam.adsl["USUBJID"])
     first = screenings.sort_values("screened_on").drop_duplicates("participant_id", keep="last")
     not_randomized = first[~first["participant_id"].isin(randomized_ids)]
-    reasons = _failed_reasons(not_randomized[~not_randomized["eligible"].astype(bool)])
+    reasons = _failed_reasons(
+        not_randomized[~not_randomized["eligible"].astype(bool)], criteria_labels or {}
+    )
     eligible_not_randomized = int(not_randomized["eligible"].astype(bool).sum())
     if eligible_not_randomized:
         reasons["eligible, not randomized"] += eligible_not_randomized
@@ -103,7 +110,9 @@ def _arm_flow(adam: AdamDatasets, primary: EndpointResult, arm: str, label: str)
     )
 
 
-def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, edge: str) -> None:
+def _box(
+    ax: Axes, x: float, y: float, w: float, h: float, text: str, edge: str, wrap: int = 44
+) -> None:
     ax.add_patch(
         FancyBboxPatch(
             (x - w / 2, y - h / 2),
@@ -115,7 +124,7 @@ def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, edge: str)
             lw=1.3,
         )
     )
-    lines = [textwrap.fill(line, 44) for line in text.split("\n")]
+    lines = [textwrap.fill(line, wrap) for line in text.split("\n")]
     ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=8.2, color=INK)
 
 
@@ -128,22 +137,35 @@ def _arrow(ax: Axes, x0: float, y0: float, x1: float, y1: float) -> None:
     )
 
 
+_REASON_WRAP = 38  # characters of an exclusion reason per line inside the box
+
+
+def _reason_lines(reasons: tuple[tuple[str, int], ...], shown: int = 6) -> list[str]:
+    """One bullet per reason, the rarest beyond ``shown`` counted together (none dropped)."""
+    lines = [f"• {r} ({n})" for r, n in reasons[:shown]]
+    rest = sum(n for _, n in reasons[shown:])
+    if rest:
+        lines.append(f"• {len(reasons) - shown} other reasons ({rest})")
+    return lines
+
+
 def consort_figure(counts: ConsortCounts) -> str:
     """Draw the diagram; returns a PNG data URI."""
     fig, ax = plt.subplots(figsize=(7.6, 6.0))
     ax.set_xlim(0, 1)
     ax.set_ylim(0.07, 1)
     ax.axis("off")
-    reasons = "\n".join(f"• {r}: {n}" for r, n in counts.excluded_reasons[:6])
+    reasons = _reason_lines(counts.excluded_reasons)
     _box(ax, 0.33, 0.94, 0.36, 0.07, f"Assessed for eligibility (n={counts.assessed})", INK)
     _box(
         ax,
         0.77,
         0.83,
         0.42,
-        0.05 + 0.026 * len(counts.excluded_reasons[:6]),
-        f"Excluded (n={counts.excluded})\n{reasons}",
+        0.03 + 0.0245 * (1 + sum(len(textwrap.wrap(r, _REASON_WRAP)) for r in reasons)),
+        f"Excluded (n={counts.excluded})\n" + "\n".join(reasons),
         INK,
+        wrap=_REASON_WRAP,
     )
     _arrow(ax, 0.33, 0.905, 0.33, 0.745)
     ax.plot([0.33, 0.56], [0.83, 0.83], color="#52606d", lw=1.0)
@@ -154,8 +176,12 @@ def consort_figure(counts: ConsortCounts) -> str:
         if len(counts.arms) == 2
         else [0.15 + 0.7 * i / max(1, len(counts.arms) - 1) for i in range(len(counts.arms))]
     )
+    # the usual CONSORT split: down from "Randomized", across, then down into each arm
+    split = 0.64
+    ax.plot([0.33, 0.33], [0.68, split], color="#52606d", lw=1.0)
+    ax.plot([min(*xs, 0.33), max(*xs, 0.33)], [split, split], color="#52606d", lw=1.0)
     for x, flow in zip(xs, counts.arms, strict=False):
-        _arrow(ax, 0.33, 0.68, x, 0.6)
+        _arrow(ax, x, split, x, 0.6)
         received = (
             f"\nReceived intervention: {flow.received}\nDid not receive: {flow.not_received}"
             if flow.received is not None

@@ -180,7 +180,9 @@ def trajectories(
     """Mean ± 95% CI by visit day and arm; ``means`` has ``arm, day, mean, lower, upper``."""
     colours = colour_map(arms)
     fig, ax = plt.subplots(figsize=(7.2, 3.2))
-    offset = {arm: (i - (len(arms) - 1) / 2) * 1.2 for i, arm in enumerate(arms)}
+    # arms side by side at each visit, so that their error bars do not hide each other
+    spread = 0.012 * max(float(means["day"].max()), 1.0)
+    offset = {arm: (i - (len(arms) - 1) / 2) * spread for i, arm in enumerate(arms)}
     for arm in arms:
         g = means[means["arm"] == arm].sort_values("day")
         x = g["day"].to_numpy(float) + offset[arm]
@@ -195,7 +197,9 @@ def trajectories(
             capsize=2.5,
             label=labels.get(arm, arm),
         )
+    ax.set_xticks(sorted(means["day"].unique()))
     ax.set_xlabel("Days since randomization (nominal visit)")
     ax.set_ylabel(ylabel)
-    ax.legend(loc="best")
+    # above the axes: inside, a legend would cover some visit's error bars
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(arms), frameon=False)
     return to_data_uri(fig)

@@ -2,7 +2,8 @@
 
 One file with inline CSS and figures as base64 PNG data URIs: it opens offline and carries no
 external URL. Sections: primary result, CONSORT flow, baseline characteristics by arm, every
-endpoint result, Kaplan-Meier curves with numbers at risk, cumulative incidence, subgroup forest
+endpoint result, Kaplan-Meier curves with numbers at risk, cumulative incidence (only for endpoints
+with competing events, :mod:`hepatrial.report.competing`), subgroup forest
 plot, adverse events by system organ class, biomarker and MELD trajectories, exclusions and
 provenance (protocol version, dataset hash, software version and every option).
 """
@@ -24,7 +25,9 @@ from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.analysis.results import TTE_PARAMS, EndpointResult, PlanResults
 from hepatrial.protocol import Protocol
 from hepatrial.report import figures, tables
+from hepatrial.report.competing import competing_risk_section, competing_risk_views
 from hepatrial.report.consort import consort_counts, consort_figure
+from hepatrial.report.labels import screen_failure_labels
 from hepatrial.report.subgroups import subgroup_table
 
 
@@ -63,7 +66,14 @@ def _primary_card(result: EndpointResult, arms: Mapping[str, str]) -> str:
         value = " vs ".join(f"{100 * result.by_arm[a]['survival']:.1f}%" for a in arms)
         detail = tables.by_arm_text(result, arms)
         return _card(result, value, detail)
-    return _card(result, value, result.estimate_label)
+    return _card(result, value, _with_arm_labels(result.estimate_label, arms))
+
+
+def _with_arm_labels(text: str, arms: Mapping[str, str]) -> str:
+    """``"... (macrophage − standard-care)"`` with the arms' display labels."""
+    for arm in sorted(arms, key=len, reverse=True):
+        text = text.replace(f"({arm} ", f"({arms[arm]} ").replace(f" {arm})", f" {arms[arm]})")
+    return text
 
 
 def _card(result: EndpointResult, value: str, detail: str) -> str:
@@ -75,7 +85,9 @@ def _card(result: EndpointResult, value: str, detail: str) -> str:
         f'<div class="label">{html.escape(detail)}</div></div>'
         '<div class="card"><div class="label">Test</div>'
         f'<div class="value">P = {tables.fmt_p(result.p_value)}</div>'
-        f'<div class="label">{html.escape(result.note)} · population {result.population} · '
+        f'<div class="label">{html.escape(tables.ESTIMATORS.get(result.note, result.note))} · '
+        "population "
+        f"{tables.POPULATIONS.get(result.population, result.population)} · "
         f"n = {result.n} · excluded: {html.escape(exclusions)}</div></div></section>"
     )
 
@@ -140,77 +152,20 @@ def _km_section(data: ReportInput) -> str:
 
 
 def _cumulative_incidence_section(data: ReportInput) -> str:
-    try:
-        from hepatrial.stats import cumulative_incidence
-    except (ImportError, AttributeError):
-        return (
-            '<p class="note">Cumulative incidence is not available: '
-            "hepatrial.stats.cumulative_incidence is not installed in this version.</p>"
-        )
-    return _cif_figures(data, cumulative_incidence)
+    """Figures for the protocol's endpoints with competing events ('' when it has none)."""
+    from hepatrial.stats import cumulative_incidence
 
-
-def _loglog_band(estimate: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise 95% band of a cumulative incidence on the log(-log) scale (where 0 < F < 1)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = 1.959964 * np.sqrt(variance) / np.abs(estimate * np.log(estimate))
-        lower = estimate ** np.exp(scale)
-        upper = estimate ** np.exp(-scale)
-    valid = (estimate > 0) & (estimate < 1)
-    return np.where(valid, lower, estimate), np.where(valid, upper, estimate)
-
-
-_CIF_PARAMS = (
-    ("DTHMOF", "Death from multi-organ failure or severe infection (competing: other deaths)"),
-    ("INFECT", "Severe infection (competing: death, transplant)"),
-    ("DECOMP", "Decompensation (competing: death, transplant)"),
-)
-
-
-def _cif_figures(data: ReportInput, estimator: Any) -> str:
-    adtte = data.adam.adtte
-    horizon = float(adtte["AVAL"].max())
-    order = [data.results.experimental_arm, data.results.control_arm]
-    parts = []
-    for paramcd, title in _CIF_PARAMS:
-        rows = adtte[adtte["PARAMCD"] == paramcd]
-        if int((rows["CRSTAT"] == 1).sum()) == 0:
-            continue
-        fit = estimator(rows["AVAL"], rows["CRSTAT"], group=rows["ARMCD"])
-        curves = {}
-        for arm in order:
-            curve = fit.curves.get((arm, 1))
-            if curve is None:
-                curve_frame = pd.DataFrame({"time": [], "estimate": [], "lower": [], "upper": []})
-            else:
-                lower, upper = _loglog_band(curve.estimate, curve.variance)
-                curve_frame = pd.DataFrame(
-                    {"time": curve.time, "estimate": curve.estimate, "lower": lower, "upper": upper}
-                )
-            curves[arm] = curve_frame
-        gray = ""
-        if fit.tests is not None and not fit.tests.empty:
-            p = fit.tests.loc[fit.tests["cause"] == 1, "p_value"]
-            gray = f" Gray's test P = {tables.fmt_p(float(p.iloc[0]))}." if len(p) else ""
-        uri = figures.step_curves(
-            curves,
-            {a: figures.short_label(a) for a in curves},
-            ylabel="Cumulative incidence",
-            horizon=horizon,
-            risk_times=tables.risk_times(horizon),
-            at_risk=None,
-            rising=True,
-        )
-        caption = f"Aalen-Johansen estimate with pointwise log(−log) 95% CI.{gray}"
-        parts.append(f"<h3>{html.escape(title)}</h3>" + _figure(uri, caption, title))
-    return "".join(parts) or '<p class="note">No events with competing risks recorded.</p>'
+    r = data.results
+    views = competing_risk_views(data.protocol, float(data.adam.adtte["AVAL"].max()))
+    arms = {a: figures.short_label(a) for a in (r.experimental_arm, r.control_arm)}
+    return competing_risk_section(data.adam.adtte, views, arms, cumulative_incidence, _figure)
 
 
 def _trajectory_section(data: ReportInput) -> str:
     visit_days = {v.id: v.day for v in data.protocol.visits}
     arms = [data.results.experimental_arm, data.results.control_arm]
     parts = []
-    for paramcd in ("MELD", "BILI", "ELF", "EQ5D"):
+    for paramcd in ("MELD", "BILI", "ELF", "LSM", "EQ5D"):
         means = tables.trajectory_means(data.adam, paramcd, visit_days, arms)
         if means.empty or means["day"].nunique() < 2:
             continue
@@ -223,6 +178,10 @@ def _trajectory_section(data: ReportInput) -> str:
             + _figure(uri, "Mean and 95% CI of observed values at each visit window.", label)
         )
     return "".join(parts)
+
+
+def _visit_labels(protocol: Protocol) -> dict[str, str]:
+    return {v.id: v.label.split(" (")[0] for v in protocol.visits}
 
 
 def _provenance(data: ReportInput) -> str:
@@ -257,7 +216,9 @@ def render_report(data: ReportInput) -> str:
     r = data.results
     arms = {a: figures.short_label(a) for a in (r.experimental_arm, r.control_arm)}
     primary = r.result(data.protocol.primary_endpoint.id)
-    counts = consort_counts(data.source, data.adam, primary, arms)
+    counts = consort_counts(
+        data.source, data.adam, primary, arms, screen_failure_labels(data.protocol)
+    )
     forest, forest_label = subgroup_table(data.adam, r, data.protocol)
     style = (
         resources.files("hepatrial.report")
@@ -278,20 +239,24 @@ def render_report(data: ReportInput) -> str:
             "CONSORT flow diagram",
         ),
         "<h2>Baseline characteristics</h2>"
-        + _table(tables.table_one(data.adam, arms), "table-one"),
+        + _table(tables.table_one(data.adam, arms, data.protocol), "table-one"),
         "<h2>Endpoint results</h2>"
-        + _table(tables.results_table(r, arms), "results")
+        + _table(tables.results_table(r, arms, _visit_labels(data.protocol)), "results")
         + '<p class="note">Estimates are experimental minus control (differences) or '
         "experimental over control (ratios).</p>",
         "<h2>Survival</h2>" + _km_section(data),
-        "<h2>Cumulative incidence with competing events</h2>" + _cumulative_incidence_section(data),
     ]
+    competing = _cumulative_incidence_section(data)
+    if competing:
+        sections.append("<h2>Cumulative incidence with competing events</h2>" + competing)
     if not forest.empty:
         sections.append(
             "<h2>Subgroups (primary endpoint)</h2>"
             + _figure(
                 figures.forest_plot(forest, xlabel=forest_label),
-                "Primary estimator re-run within each subgroup; diamond: overall.",
+                "Primary estimator re-run within each subgroup; diamond: overall. A level with "
+                "fewer than two participants in an arm is not estimated, and a factor left with "
+                "one level is not shown.",
                 "Forest plot",
             )
         )

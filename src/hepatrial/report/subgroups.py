@@ -5,7 +5,8 @@ level the primary estimator is re-run on the subset with :mod:`hepatrial.stats`:
 baseline-adjusted difference in change (:func:`~hepatrial.stats.change_from_baseline`), or the
 difference in Kaplan-Meier survival at the horizon with the CI
 ``d ± z sqrt(se1² + se2²)`` from the Greenwood standard errors. Levels with fewer than two
-participants in an arm are skipped.
+participants in an arm are skipped, and so is a factor left with fewer than two levels (it
+would only repeat the overall estimate).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from scipy import stats as scipy_stats
 from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.analysis.results import EndpointResult, PlanResults
 from hepatrial.protocol import Protocol
+from hepatrial.report.labels import strat_labels
+from hepatrial.report.tables import strat_levels
 
 COLUMNS = ["subgroup", "level", "n", "estimate", "ci_low", "ci_high"]
 
 
-def _levels(adsl: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+def _levels(adsl: pd.DataFrame, protocol: Protocol) -> list[tuple[str, str, pd.Series]]:
     median_age = float(adsl["AGE"].median())
     out = [
         ("Sex", "female", adsl["SEX"] == "F"),
@@ -32,8 +35,11 @@ def _levels(adsl: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
         ("Age", f"≥ {median_age:.0f} y", adsl["AGE"] >= median_age),
     ]
     for column in [c for c in adsl.columns if c.startswith("STRAT_")]:
-        name = column.removeprefix("STRAT_").replace("_", " ").capitalize()
-        out += [(name, str(v), adsl[column] == v) for v in sorted(adsl[column].dropna().unique())]
+        labels = strat_labels(protocol, column)
+        out += [
+            (labels.name, labels.level(v), adsl[column] == v)
+            for v in strat_levels(adsl[column], labels)
+        ]
     return out
 
 
@@ -78,16 +84,19 @@ def subgroup_table(
             return _change_estimate(subset, control)
         return _survival_estimate(subset, experimental, control, horizon, "plain")
 
-    rows = [["Overall", "", len(data), *estimate(data)]]
-    for name, level, mask in _levels(adam.adsl):
+    rows: list[list[object]] = [["Overall", "", len(data), *estimate(data)]]
+    by_factor: dict[str, list[list[object]]] = {}
+    for name, level, mask in _levels(adam.adsl, protocol):
         ids = adam.adsl.loc[mask.to_numpy(), "USUBJID"]
         subset = data[data["USUBJID"].isin(ids)]
         if subset.groupby("ARMCD").size().reindex([experimental, control]).fillna(0).min() < 2:
             continue
         try:
-            rows.append([name, level, len(subset), *estimate(subset)])
+            by_factor.setdefault(name, []).append([name, level, len(subset), *estimate(subset)])
         except (ValueError, np.linalg.LinAlgError):
             continue
+    # a factor with one estimable level only repeats the overall estimate
+    rows += [row for levels in by_factor.values() if len(levels) >= 2 for row in levels]
     return pd.DataFrame(rows, columns=COLUMNS), label
 
 

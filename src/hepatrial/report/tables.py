@@ -11,6 +11,8 @@ import pandas as pd
 
 from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.analysis.results import EndpointResult, PlanResults
+from hepatrial.protocol import Protocol
+from hepatrial.report.labels import FactorLabels, strat_labels
 
 BASELINE_PARAMS = (
     ("BMELD", "MELD score", 1),
@@ -21,8 +23,11 @@ BASELINE_PARAMS = (
     ("BPLAT", "Platelets, 10⁹/L", 0),
     ("BELF", "ELF score", 2),
     ("BEQ5D", "EQ-5D-5L index", 2),
+    ("BLSM", "Liver stiffness, kPa", 1),
     ("SCR_LIVER_STIFFNESS_KPA", "Liver stiffness at screening, kPa", 1),
 )
+# a screening fact shown only when the same measurement has no baseline (day 0) record
+_SCREENING_STAND_INS = {"SCR_LIVER_STIFFNESS_KPA": "BLSM"}
 
 
 def fmt_p(p: float | None) -> str:
@@ -43,8 +48,14 @@ def _n_pct(x: int, n: int) -> str:
     return f"{x} ({100.0 * x / n:.1f}%)" if n else "0"
 
 
-def table_one(adam: AdamDatasets, arms: Mapping[str, str]) -> pd.DataFrame:
-    """Baseline characteristics by arm (randomized population): n (%), mean (SD), median [IQR]."""
+def table_one(
+    adam: AdamDatasets, arms: Mapping[str, str], protocol: Protocol | None = None
+) -> pd.DataFrame:
+    """Baseline characteristics by arm (randomized population): n (%), mean (SD), median [IQR].
+
+    Stratification factors and their levels carry the labels of ``protocol``
+    (:func:`hepatrial.report.labels.factor_labels`), in the protocol's level order.
+    """
     adsl = adam.adsl
     groups = {label: adsl[adsl["ARMCD"] == arm] for arm, label in arms.items()}
     groups["Total"] = adsl
@@ -60,19 +71,29 @@ def table_one(adam: AdamDatasets, arms: Mapping[str, str]) -> pd.DataFrame:
         | {k: _n_pct(int((g["SEX"] == "F").sum()), len(g)) for k, g in groups.items()}
     )
     for column in [c for c in adsl.columns if c.startswith("STRAT_")]:
-        name = column.removeprefix("STRAT_").replace("_", " ").capitalize()
-        for level in sorted(adsl[column].dropna().unique()):
+        labels = strat_labels(protocol, column)
+        for level in strat_levels(adsl[column], labels):
             rows.append(
-                {"Characteristic": f"{name}: {level}, n (%)"}
+                {"Characteristic": f"{labels.name}: {labels.level(level)}, n (%)"}
                 | {k: _n_pct(int((g[column] == level).sum()), len(g)) for k, g in groups.items()}
             )
     for column, label, digits in BASELINE_PARAMS:
+        stand_in_for = _SCREENING_STAND_INS.get(column)
+        if stand_in_for is not None and adsl.get(stand_in_for, pd.Series()).notna().any():
+            continue
         if column in adsl:
             rows.append(
                 {"Characteristic": f"{label}, median [IQR]"}
                 | {k: _median_iqr(g[column], digits) for k, g in groups.items()}
             )
     return pd.DataFrame(rows)
+
+
+def strat_levels(values: pd.Series, labels: FactorLabels) -> list[object]:
+    """Levels present in ``values``: the protocol's order first, then any other sorted."""
+    present = set(values.dropna().unique())
+    listed = [lv for lv in labels.levels if lv in present]
+    return [*listed, *sorted(present - set(listed), key=str)]
 
 
 def _median_iqr(values: pd.Series, digits: int) -> str:
@@ -114,47 +135,108 @@ def adverse_events(
     return pd.DataFrame(rows)
 
 
-def results_table(results: PlanResults, arms: Mapping[str, str]) -> pd.DataFrame:
-    """Every analysis: endpoint, role, estimator, population, n, estimate (CI), P."""
+ESTIMATORS = {
+    "ancova": "ANCOVA",
+    "t-test": "t-test",
+    "fisher": "Fisher's exact test",
+    "chisq": "Pearson's χ² test",
+    "chisq-yates": "χ² test, Yates-corrected",
+    "poisson": "Exact Poisson test",
+    "mmrm": "MMRM",
+    "kaplan_meier": "Kaplan-Meier, log-rank test",
+    "cox": "Cox regression",
+    "cumulative_incidence": "Aalen-Johansen, Gray's test",
+}
+POPULATIONS = {"itt": "ITT", "treated": "Safety (treated)", "per_protocol": "Per protocol"}
+_MEASURES = {
+    "ancova": "Difference in mean change, baseline-adjusted",
+    "t-test": "Difference in mean change",
+    "fisher": "Risk difference",
+    "chisq": "Risk difference",
+    "chisq-yates": "Risk difference",
+    "poisson": "Rate ratio",
+    "cox": "Hazard ratio",
+}
+
+
+def _visit_label(visit: str, visit_labels: Mapping[str, str]) -> str:
+    return visit_labels.get(visit, visit)
+
+
+def measure(r: EndpointResult, visit_labels: Mapping[str, str] | None = None) -> str:
+    """What the estimate of ``r`` is, in words ("Risk difference", "Hazard ratio", ...)."""
+    horizon = r.options.get("time_horizon_days")
+    if r.estimator == "kaplan_meier" and horizon:
+        return f"Difference in survival at day {horizon}"
+    if r.estimator == "cumulative_incidence" and horizon:
+        return f"Difference in cumulative incidence at day {horizon}"
+    if r.estimator == "mmrm":
+        visits = [k.removeprefix("difference@") for k in r.by_arm if k.startswith("difference@")]
+        if visits:
+            return f"Difference in change at {_visit_label(visits[-1], visit_labels or {})}"
+    return _MEASURES.get(r.estimator, r.estimate_label)
+
+
+def results_table(
+    results: PlanResults,
+    arms: Mapping[str, str],
+    visit_labels: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Every analysis: endpoint, role and method, population, n, measure, estimate (CI), P."""
     rows = []
     for r in results.results:
         estimate = fmt_num(r.estimate, 3)
         if r.ci_low is not None and not math.isnan(r.ci_low):
             estimate += f" ({fmt_num(r.ci_low, 3)} to {fmt_num(r.ci_high, 3)})"
+        done = r.status == "done"
         rows.append(
             {
                 "Endpoint": r.label,
-                "Analysis": f"{r.role}: {r.estimator}",
-                "Population": r.population,
-                "n": str(r.n),
-                "Estimate (95% CI)": estimate if r.status == "done" else r.note,
+                "Analysis": f"{r.role.capitalize()}: {ESTIMATORS.get(r.estimator, r.estimator)}",
+                "Population": POPULATIONS.get(r.population, r.population),
+                "n": str(r.n) if done else "–",
+                "Measure": measure(r, visit_labels) if done else "",
+                "Estimate (95% CI)": estimate if done else f"Not run: {r.note}",
                 "P": fmt_p(r.p_value),
-                "Arms": by_arm_text(r, arms),
+                "By arm or visit": by_arm_text(r, arms, visit_labels),
             }
         )
     return pd.DataFrame(rows)
 
 
-def by_arm_text(r: EndpointResult, arms: Mapping[str, str]) -> str:
-    """Short per-arm figures of a result (survival with CI, proportions, mean changes)."""
+def _arm_text(v: Mapping[str, float]) -> str | None:
+    if "survival" in v:
+        low, high = 100 * v["ci_low"], 100 * v["ci_high"]
+        return f"{100 * v['survival']:.1f}% ({low:.1f}–{high:.1f})"
+    if "incidence" in v:
+        return f"{100 * v['incidence']:.1f}% ({int(v['events'])} events)"
+    if "proportion" in v:
+        return f"{int(v['events'])}/{int(v['n'])} ({100 * v['proportion']:.1f}%)"
+    if "mean_change" in v:
+        return f"mean change {fmt_num(v['mean_change'])} (n={int(v['n'])})"
+    if "person_years" in v:
+        events = int(v["events"])
+        noun = "event" if events == 1 else "events"
+        return f"{events} {noun} / {v['person_years']:.1f} person-years"
+    return None
+
+
+def by_arm_text(
+    r: EndpointResult, arms: Mapping[str, str], visit_labels: Mapping[str, str] | None = None
+) -> str:
+    """Short per-arm figures of a result (survival with CI, proportions, mean changes), or the
+    difference at each visit of a repeated-measures analysis."""
     parts = []
     for arm, label in arms.items():
-        v = r.by_arm.get(arm)
-        if not v:
-            continue
-        short = label
-        if "survival" in v:
-            low, high = 100 * v["ci_low"], 100 * v["ci_high"]
-            parts.append(f"{short}: {100 * v['survival']:.1f}% ({low:.1f}–{high:.1f})")
-        elif "proportion" in v:
+        text = _arm_text(r.by_arm.get(arm) or {})
+        if text:
+            parts.append(f"{label}: {text}")
+    for key, v in r.by_arm.items():
+        if key.startswith("difference@"):
+            visit = _visit_label(key.removeprefix("difference@"), visit_labels or {})
             parts.append(
-                f"{short}: {int(v['events'])}/{int(v['n'])} ({100 * v['proportion']:.1f}%)"
-            )
-        elif "mean_change" in v:
-            parts.append(f"{short}: mean change {fmt_num(v['mean_change'])} (n={int(v['n'])})")
-        elif "person_years" in v:
-            parts.append(
-                f"{short}: {int(v['events'])} events / {v['person_years']:.1f} person-years"
+                f"{visit}: {fmt_num(v['estimate'])} "
+                f"({fmt_num(v['ci_low'])} to {fmt_num(v['ci_high'])})"
             )
     return "; ".join(parts)
 
