@@ -76,6 +76,30 @@ def test_reconstruction_is_seeded_and_checks_arm_sizes() -> None:
     assert published_sizes("msc-aclf") == {"msc": 56, "standard-medical-therapy": 54}
 
 
+def test_match_liver_stiffness_starts_above_15_kpa_with_no_arm_effect() -> None:
+    trial = reconstruct("match")
+    readings = {
+        p.subject_id: {r.day: r.value for r in p.labs if r.test == "liver_stiffness"}
+        for p in trial.participants
+    }
+    for p in trial.participants:
+        # day 0 repeats the eligibility reading (liver_stiffness_kpa > 15, match.yaml)
+        screening = float(p.candidate.facts["liver_stiffness_kpa"])
+        assert readings[p.subject_id][0] == screening > 15
+        assert all(2.0 <= v <= 75.0 for v in readings[p.subject_id].values())
+    # no arm effect: the arm-and-visit means of the log-scale variation are shrunk by 70%
+    arms = np.array(["macrophage"] * 27 + ["standard-care"] * 24)
+    rng = np.random.default_rng(5)
+    raw = np.random.default_rng(5).normal(0.0, 0.15, (51, 4))
+    raw[:, 0] = 0.0
+    changes = match.stiffness_log_changes(rng, arms)
+    drift = np.array([0.0, -0.01, -0.02, -0.04])
+    for arm in ("macrophage", "standard-care"):
+        np.testing.assert_allclose(
+            (changes[arms == arm] - drift).mean(axis=0), 0.3 * raw[arms == arm].mean(axis=0)
+        )
+
+
 def test_round_half_up() -> None:
     assert round_half_up(0.0475, 1) == 0.0
     assert round_half_up(-0.875, 2) == -0.88
@@ -231,3 +255,39 @@ def test_sdtm_export_gives_the_same_results_as_the_store(demo, tmp_path: Path) -
     )
     assert run.exit_code == 0, run.output
     assert "Analysed from SDTM-like exports" in html.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_demo_reports_follow_each_protocol(demo) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial.analysis.store import analyse_store
+    from hepatrial.report.consort import consort_counts
+    from hepatrial.report.labels import screen_failure_labels
+
+    _, outcomes = demo
+    payload = json.loads(outcomes[0].results_json.read_text(encoding="utf-8"))
+    stiffness = next(
+        r for r in payload["results"] if r["endpoint_id"] == "liver_stiffness_over_time"
+    )
+    assert stiffness["status"] == "done" and stiffness["n"] == 51
+    match_html = outcomes[0].report.read_text(encoding="utf-8")
+    # MATCH defines no endpoint with competing events; nothing of MSC-ACLF is shown
+    assert "Cumulative incidence with competing events" not in match_html
+    assert "multi-organ" not in match_html
+    msc_html = outcomes[1].report.read_text(encoding="utf-8")
+    assert "MELD band: MELD ≥ 22, n (%)" in msc_html and "meld_22_or_more" not in msc_html
+    # screen failures read from the store are named in match.yaml's words (counts: match.py)
+    analysis = analyse_store(outcomes[0].database_url)
+    arms = {"macrophage": "Macrophage", "standard-care": "Standard care"}
+    counts = consort_counts(
+        analysis.source,
+        analysis.adam,
+        analysis.results.result("delta_meld_d90"),
+        arms,
+        screen_failure_labels(analysis.protocol),
+    )
+    assert counts.excluded_reasons == (
+        ("Not met: MELD between 10 and 17 inclusive", 8),
+        ("Not met: Compensated cirrhosis", 5),
+        ("Not met: Liver stiffness above 15 kPa", 4),
+        ("Hepatocellular carcinoma", 2),
+    )

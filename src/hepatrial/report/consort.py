@@ -55,7 +55,8 @@ def _failed_reasons(screenings: pd.DataFrame, criteria_labels: Mapping[str, str]
     for criteria in screenings["criteria"]:
         failed = [c for c in (criteria or []) if isinstance(c, dict) and not c.get("passed", True)]
         key = str(failed[0].get("name") or failed[0].get("reason")) if failed else "other reason"
-        reasons[criteria_labels.get(key, key)] += 1
+        label = criteria_labels.get(key, key)
+        reasons[label[:1].upper() + label[1:]] += 1
     return reasons
 
 

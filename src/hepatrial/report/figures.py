@@ -154,8 +154,18 @@ def _risk_table(
             )
 
 
-def forest_plot(rows: pd.DataFrame, *, xlabel: str, null: float = 0.0) -> str:
-    """Subgroup forest plot: ``rows`` has ``subgroup, level, n, estimate, ci_low, ci_high``."""
+def forest_plot(
+    rows: pd.DataFrame,
+    *,
+    xlabel: str,
+    null: float = 0.0,
+    favours: tuple[str, str] | None = None,
+) -> str:
+    """Subgroup forest plot: ``rows`` has ``subgroup, level, n, estimate, ci_low, ci_high``.
+
+    ``favours`` names the arm favoured left and right of the null line ("← favours A",
+    "favours B →") when the direction of benefit is known.
+    """
     n = len(rows)
     fig, ax = plt.subplots(figsize=(7.2, 0.34 * n + 1.0))
     y = np.arange(n)[::-1]
@@ -171,6 +181,22 @@ def forest_plot(rows: pd.DataFrame, *, xlabel: str, null: float = 0.0) -> str:
     )
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
+    if favours is not None:
+        for text, x, align in (
+            (f"← favours {favours[0]}", 0.0, "left"),
+            (f"favours {favours[1]} →", 1.0, "right"),
+        ):
+            ax.annotate(
+                text,
+                (x, 1.0),
+                xycoords="axes fraction",
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha=align,
+                va="bottom",
+                fontsize=8,
+                color="#52606d",
+            )
     return to_data_uri(fig)
 
 

@@ -69,11 +69,30 @@ def _primary_card(result: EndpointResult, arms: Mapping[str, str]) -> str:
     return _card(result, value, _with_arm_labels(result.estimate_label, arms))
 
 
+# parameters of which a fall is an improvement (MELD, bilirubin, INR, creatinine, fibrosis)
+LOWER_IS_BETTER = frozenset(
+    {"meld", "bilirubin_umol_l", "inr", "creatinine_umol_l", "elf", "liver_stiffness_kpa"}
+)
+
+
+def _favours(
+    protocol: Protocol, arms: Mapping[str, str], results: PlanResults
+) -> tuple[str, str] | None:
+    """The arms favoured left and right of 0 in the primary subgroup plot, when known."""
+    endpoint = protocol.primary_endpoint
+    experimental, control = arms[results.experimental_arm], arms[results.control_arm]
+    if endpoint.kind == "change_from_baseline" and endpoint.variable in LOWER_IS_BETTER:
+        return experimental, control
+    if endpoint.kind == "time_to_event":
+        return control, experimental
+    return None
+
+
 def _with_arm_labels(text: str, arms: Mapping[str, str]) -> str:
     """``"... (macrophage − standard-care)"`` with the arms' display labels."""
     for arm in sorted(arms, key=len, reverse=True):
         text = text.replace(f"({arm} ", f"({arms[arm]} ").replace(f" {arm})", f" {arms[arm]})")
-    return text
+    return text.replace("(experimental − control)", " − ".join(arms.values()).join("()"))
 
 
 def _card(result: EndpointResult, value: str, detail: str) -> str:
@@ -90,6 +109,12 @@ def _card(result: EndpointResult, value: str, detail: str) -> str:
         f"{tables.POPULATIONS.get(result.population, result.population)} · "
         f"n = {result.n} · excluded: {html.escape(exclusions)}</div></div></section>"
     )
+
+
+_KM_YLABELS = {
+    "death": "Probability of survival",
+    "death_or_transplant": "Probability of transplant-free survival",
+}
 
 
 def _km_section(data: ReportInput) -> str:
@@ -126,7 +151,7 @@ def _km_section(data: ReportInput) -> str:
         uri = figures.step_curves(
             curves,
             arms,
-            ylabel="Probability of survival",
+            ylabel=_KM_YLABELS.get(endpoint.variable, "Probability of remaining event-free"),
             horizon=horizon,
             risk_times=times,
             at_risk=risk,
@@ -253,7 +278,11 @@ def render_report(data: ReportInput) -> str:
         sections.append(
             "<h2>Subgroups (primary endpoint)</h2>"
             + _figure(
-                figures.forest_plot(forest, xlabel=forest_label),
+                figures.forest_plot(
+                    forest,
+                    xlabel=_with_arm_labels(forest_label, arms),
+                    favours=_favours(data.protocol, arms, r),
+                ),
                 "Primary estimator re-run within each subgroup; diamond: overall. A level with "
                 "fewer than two participants in an arm is not estimated, and a factor left with "
                 "one level is not shown.",
@@ -264,7 +293,8 @@ def render_report(data: ReportInput) -> str:
         "<h2>Adverse events by system organ class</h2>"
         + _table(tables.adverse_events(data.adam, arms), "adverse-events")
         + '<p class="note">Treatment-emergent events (onset on or after randomization) '
-        "in the safety population.</p>",
+        "in the safety population. Participants: n (%) with at least one event; events: all "
+        "events. System organ class rows count serious and non-serious events together.</p>",
         "<h2>Biomarker and MELD trajectories</h2>" + _trajectory_section(data),
         "<h2>Exclusions</h2>" + _table(tables.exclusions_table(data.adam, r), "exclusions"),
         "<h2>Provenance</h2>" + _provenance(data),
