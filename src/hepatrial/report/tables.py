@@ -121,8 +121,8 @@ def adverse_events(
         ("Liver-related serious adverse event", ae[(ae["AESER"] == "Y") & (ae["AELIVER"] == "Y")]),
     ]
     order = ae.groupby("AEBODSYS")["USUBJID"].nunique().sort_values(ascending=False).index
-    # non-breaking spaces: HTML keeps them, so organ classes read as indented under the totals
-    subsets += [("\u00a0" * 4 + str(soc), ae[ae["AEBODSYS"] == soc]) for soc in order]
+    # the report indents these rows under the three totals (style.css, #adverse-events)
+    subsets += [(str(soc), ae[ae["AEBODSYS"] == soc]) for soc in order]
     rows = []
     for label, rows_ae in subsets:
         row = {"Category / system organ class": label}
