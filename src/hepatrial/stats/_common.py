@@ -27,6 +27,13 @@ class Exclusion:
     count: int
 
 
+def describe_exclusions(exclusions: Sequence[Exclusion]) -> str:
+    """One sentence about excluded records for provenance, or ``"none"``."""
+    if not exclusions:
+        return "none"
+    return "; ".join(f"{item.count} ({item.reason})" for item in exclusions)
+
+
 def as_float_array(name: str, values: Any) -> FloatArray:
     """Return ``values`` as a 1-D float array, or raise a ``ValueError`` naming ``name``."""
     array = np.asarray(values, dtype=np.float64)

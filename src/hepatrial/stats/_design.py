@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from hepatrial.stats._common import Exclusion, FloatArray, IntArray
 from hepatrial.stats._survival_input import warn_exclusions
@@ -128,3 +129,60 @@ def as_names(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def wald_terms(
+    coef: FloatArray, se: FloatArray, names: Sequence[str], conf_level: float
+) -> dict[str, Any]:
+    """Per-term Wald inference of a proportional-hazards model, on the hazard-ratio scale.
+
+    ``z = coef / se``, ``p = 2 (1 - Phi(|z|))`` and the interval
+    ``exp(coef -/+ q se)`` with ``q = Phi^-1(1 - (1 - conf_level) / 2)``, as R's
+    ``summary.coxph`` and ``summary.crr``. Keys: coef, se, hazard_ratio, ci, z, p_value.
+    """
+    q = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    index = pd.Index(list(names), name="term")
+    z = coef / se
+    return {
+        "coef": pd.Series(coef, index=index),
+        "se": pd.Series(se, index=index),
+        "hazard_ratio": pd.Series(np.exp(coef), index=index),
+        "ci": pd.DataFrame(
+            {"ci_low": np.exp(coef - q * se), "ci_high": np.exp(coef + q * se)}, index=index
+        ),
+        "z": pd.Series(z, index=index),
+        "p_value": pd.Series(2.0 * norm.sf(np.abs(z)), index=index),
+    }
+
+
+class RatioTerms(Protocol):
+    """A fitted model with the per-term fields of :func:`wald_terms`."""
+
+    @property
+    def coef(self) -> pd.Series: ...
+    @property
+    def se(self) -> pd.Series: ...
+    @property
+    def hazard_ratio(self) -> pd.Series: ...
+    @property
+    def z(self) -> pd.Series: ...
+    @property
+    def p_value(self) -> pd.Series: ...
+    @property
+    def ci(self) -> pd.DataFrame: ...
+
+
+def ratio_summary(result: RatioTerms) -> pd.DataFrame:
+    """One row per term: coef, hazard_ratio, se, z, p_value, ci_low, ci_high."""
+    return pd.DataFrame(
+        {
+            "term": result.coef.index,
+            "coef": result.coef.to_numpy(),
+            "hazard_ratio": result.hazard_ratio.to_numpy(),
+            "se": result.se.to_numpy(),
+            "z": result.z.to_numpy(),
+            "p_value": result.p_value.to_numpy(),
+            "ci_low": result.ci["ci_low"].to_numpy(),
+            "ci_high": result.ci["ci_high"].to_numpy(),
+        }
+    )

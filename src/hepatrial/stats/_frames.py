@@ -29,13 +29,6 @@ def package_version() -> str:
     return __version__
 
 
-def describe_exclusions(exclusions: Sequence[Exclusion]) -> str:
-    """One sentence about excluded records for provenance, or ``"none"``."""
-    if not exclusions:
-        return "none"
-    return "; ".join(f"{item.count} ({item.reason})" for item in exclusions)
-
-
 def as_frame(data: DataLike, columns: Sequence[str]) -> pd.DataFrame:
     """Return ``data`` as a DataFrame restricted to ``columns``; raise if one is absent."""
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(dict(data))

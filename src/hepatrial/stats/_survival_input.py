@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from hepatrial.exceptions import ExclusionWarning
-from hepatrial.stats._common import Exclusion, FloatArray, IntArray, as_float_array
+from hepatrial.stats._common import (
+    Exclusion,
+    FloatArray,
+    IntArray,
+    as_float_array,
+    describe_exclusions,
+)
 
 
 @dataclass(frozen=True)
@@ -154,8 +160,14 @@ def warn_exclusions(exclusions: Sequence[Exclusion], n_records: int, stacklevel:
         )
 
 
-def describe_exclusions(exclusions: Sequence[Exclusion]) -> str:
-    """One human sentence about excluded records, or ``"none"``."""
-    if not exclusions:
-        return "none"
-    return "; ".join(f"{item.count} ({item.reason})" for item in exclusions)
+def compared_groups(data: SurvivalInput, reference: Any = None) -> tuple[Labels, IntArray]:
+    """Group labels of the complete records (at least two levels) and their stratum codes.
+
+    Without a ``strata`` column every record is in stratum 0.
+    """
+    labels = encode_labels("group", data.columns["group"], reference)
+    if len(labels.levels) < 2:
+        raise ValueError(f"group needs at least two levels to compare; got {list(labels.levels)}")
+    if "strata" in data.columns:
+        return labels, encode_labels("strata", data.columns["strata"]).codes
+    return labels, np.zeros(data.time.size, dtype=np.int64)

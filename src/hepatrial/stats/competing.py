@@ -14,17 +14,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import chi2
 
-from hepatrial.stats._common import Exclusion, FloatArray, IntArray, RenderedResult, as_float_array
+from hepatrial.stats._common import (
+    Exclusion,
+    FloatArray,
+    IntArray,
+    RenderedResult,
+    as_float_array,
+    describe_exclusions,
+)
 from hepatrial.stats._competing_engine import IncidenceCurve, gray_stratum, incidence_curve
-from hepatrial.stats._design import design_matrix, model_frame
+from hepatrial.stats._design import design_matrix, model_frame, ratio_summary, wald_terms
 from hepatrial.stats._finegray_engine import fit_coefficients, objective, prepare, sandwich_variance
 from hepatrial.stats._survival_input import (
     as_cause_array,
     check_times,
+    compared_groups,
     complete_records,
-    describe_exclusions,
     encode_labels,
 )
 
@@ -151,14 +158,7 @@ def gray_test(
     """
     data = complete_records(time, cause, event_name="cause", group=group, strata=strata)
     codes = as_cause_array("cause", data.event).astype(np.int64)
-    labels = encode_labels("group", data.columns["group"])
-    if len(labels.levels) < 2:
-        raise ValueError(f"group needs at least two levels to compare; got {list(labels.levels)}")
-    stratum = (
-        encode_labels("strata", data.columns["strata"]).codes
-        if strata is not None
-        else np.zeros(codes.size, dtype=np.int64)
-    )
+    labels, stratum = compared_groups(data)
     statistic, score, variance = _gray_engine(
         data.time, codes, labels.codes, labels.levels, int(cause_of_interest), stratum, rho
     )
@@ -344,18 +344,7 @@ class FineGrayResult(RenderedResult):
     @property
     def summary(self) -> pd.DataFrame:
         """One row per term: coef, hazard_ratio, se, z, p_value, ci_low, ci_high."""
-        return pd.DataFrame(
-            {
-                "term": self.coef.index,
-                "coef": self.coef.to_numpy(),
-                "hazard_ratio": self.hazard_ratio.to_numpy(),
-                "se": self.se.to_numpy(),
-                "z": self.z.to_numpy(),
-                "p_value": self.p_value.to_numpy(),
-                "ci_low": self.ci["ci_low"].to_numpy(),
-                "ci_high": self.ci["ci_high"].to_numpy(),
-            }
-        )
+        return ratio_summary(self)
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -422,17 +411,8 @@ def fine_gray(
     beta, iterations = fit_coefficients(prepared, names)
     variance = sandwich_variance(prepared, beta)
     se = np.sqrt(np.diag(variance))
-    q = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
-    index = pd.Index(names, name="term")
     return FineGrayResult(
-        coef=pd.Series(beta, index=index),
-        se=pd.Series(se, index=index),
-        hazard_ratio=pd.Series(np.exp(beta), index=index),
-        ci=pd.DataFrame(
-            {"ci_low": np.exp(beta - q * se), "ci_high": np.exp(beta + q * se)}, index=index
-        ),
-        z=pd.Series(beta / se, index=index),
-        p_value=pd.Series(2.0 * norm.sf(np.abs(beta / se)), index=index),
+        **wald_terms(beta, se, names, conf_level),
         variance=variance,
         loglik=-objective(prepared, beta, derivatives=False).value,
         iterations=iterations,

@@ -12,9 +12,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import chi2
 
-from hepatrial.stats._common import Exclusion, FloatArray, IntArray, RenderedResult
+from hepatrial.stats._common import (
+    Exclusion,
+    FloatArray,
+    IntArray,
+    RenderedResult,
+    describe_exclusions,
+)
 from hepatrial.stats._concordance import concordance
 from hepatrial.stats._cox_engine import (
     CoxFit,
@@ -23,8 +29,15 @@ from hepatrial.stats._cox_engine import (
     newton_raphson,
     score_residuals,
 )
-from hepatrial.stats._design import as_names, design_matrix, group_codes_of, model_frame
-from hepatrial.stats._survival_input import as_event_array, check_times, describe_exclusions
+from hepatrial.stats._design import (
+    as_names,
+    design_matrix,
+    group_codes_of,
+    model_frame,
+    ratio_summary,
+    wald_terms,
+)
+from hepatrial.stats._survival_input import as_event_array, check_times
 
 __all__ = ["CoxResult", "cox_engine", "cox_ph"]
 
@@ -82,18 +95,7 @@ class CoxResult(RenderedResult):
     @property
     def summary(self) -> pd.DataFrame:
         """One row per term: coef, hazard_ratio, se (and se_model), z, p_value, ci_low, ci_high."""
-        frame = pd.DataFrame(
-            {
-                "term": self.coef.index,
-                "coef": self.coef.to_numpy(),
-                "hazard_ratio": self.hazard_ratio.to_numpy(),
-                "se": self.se.to_numpy(),
-                "z": self.z.to_numpy(),
-                "p_value": self.p_value.to_numpy(),
-                "ci_low": self.ci["ci_low"].to_numpy(),
-                "ci_high": self.ci["ci_high"].to_numpy(),
-            }
-        )
+        frame = ratio_summary(self)
         if self.robust:
             frame.insert(4, "se_model", self.se_model.to_numpy())
         return frame
@@ -264,19 +266,9 @@ def _assemble(
     robust = result.robust_variance is not None
     variance = result.robust_variance if result.robust_variance is not None else fit.variance
     se = np.sqrt(np.diag(variance))
-    z = fit.coef / se
-    q = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
-    index = pd.Index(names, name="term")
     return CoxResult(
-        coef=pd.Series(fit.coef, index=index),
-        se=pd.Series(se, index=index),
-        se_model=pd.Series(se_model, index=index),
-        hazard_ratio=pd.Series(np.exp(fit.coef), index=index),
-        ci=pd.DataFrame(
-            {"ci_low": np.exp(fit.coef - q * se), "ci_high": np.exp(fit.coef + q * se)}, index=index
-        ),
-        z=pd.Series(z, index=index),
-        p_value=pd.Series(2.0 * norm.sf(np.abs(z)), index=index),
+        **wald_terms(fit.coef, se, names, conf_level),
+        se_model=pd.Series(se_model, index=pd.Index(names, name="term")),
         variance=variance,
         loglik=(fit.loglik_null, fit.loglik),
         concordance=result.concordance,

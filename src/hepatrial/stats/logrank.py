@@ -13,13 +13,18 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from hepatrial.stats._common import Exclusion, FloatArray, IntArray, RenderedResult
+from hepatrial.stats._common import (
+    Exclusion,
+    FloatArray,
+    IntArray,
+    RenderedResult,
+    describe_exclusions,
+)
 from hepatrial.stats._logrank_engine import chi_square_one, logrank_components
 from hepatrial.stats._survival_input import (
     as_event_array,
+    compared_groups,
     complete_records,
-    describe_exclusions,
-    encode_labels,
 )
 
 __all__ = ["LogrankResult", "logrank", "logrank_engine"]
@@ -182,12 +187,7 @@ def logrank(
     """
     data = complete_records(time, event, group=group, strata=strata)
     as_event_array("event", data.event)
-    labels = encode_labels("group", data.columns["group"], reference)
-    if len(labels.levels) < 2:
-        raise ValueError(f"group needs at least two levels to compare; got {list(labels.levels)}")
-    stratum_codes = None
-    if strata is not None:
-        stratum_codes = encode_labels("strata", data.columns["strata"]).codes
+    labels, stratum_codes = compared_groups(data, reference)
     result = logrank_engine(data.time, data.event, labels.codes, labels.levels, stratum_codes)
     return LogrankResult(
         **{

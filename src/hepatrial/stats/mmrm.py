@@ -18,14 +18,13 @@ import pandas as pd
 from scipy import stats as sps
 
 from hepatrial.exceptions import ConvergenceError
-from hepatrial.stats._common import Exclusion, FloatArray, RenderedResult
+from hepatrial.stats._common import Exclusion, FloatArray, RenderedResult, describe_exclusions
 from hepatrial.stats._frames import (
     DataLike,
     as_frame,
     check_conf_level,
     complete_cases,
     covariate_columns,
-    describe_exclusions,
     group_levels,
     package_version,
 )

@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from hepatrial.stats._common import Exclusion, RenderedResult
+from hepatrial.stats._common import Exclusion, RenderedResult, describe_exclusions
 from hepatrial.stats._frames import (
     as_frame,
     check_conf_level,
     complete_cases,
-    describe_exclusions,
     group_levels,
     package_version,
 )

@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hepatrial.stats._common import Exclusion, FloatArray, IntArray, RenderedResult, as_float_array
+from hepatrial.stats._common import (
+    Exclusion,
+    FloatArray,
+    IntArray,
+    RenderedResult,
+    as_float_array,
+    describe_exclusions,
+)
 from hepatrial.stats._km_engine import (
     CONF_TYPES,
     ConfType,
@@ -28,7 +35,6 @@ from hepatrial.stats._km_engine import (
 from hepatrial.stats._survival_input import (
     as_event_array,
     complete_records,
-    describe_exclusions,
     encode_labels,
 )
 
