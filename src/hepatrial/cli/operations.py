@@ -58,11 +58,10 @@ def _date(text: str | None, name: str) -> dt.date:
 
 
 @contextmanager
-def _store(url: str) -> Iterator[StoreSession]:
-    """An audited session; domain errors become a message on stderr and exit status 1."""
+def _refusals(url: str) -> Iterator[None]:
+    """Domain and database errors become a message on stderr and exit status 1."""
     try:
-        with open_session(url) as session:
-            yield session
+        yield
     except HepatrialError as error:
         _err.print(f"[red]refused:[/red] {error}", highlight=False)
         raise typer.Exit(code=1) from None
@@ -71,6 +70,13 @@ def _store(url: str) -> Iterator[StoreSession]:
             f"[red]cannot use the database[/red] {_shown(url)}: {error.orig}", highlight=False
         )
         raise typer.Exit(code=1) from None
+
+
+@contextmanager
+def _store(url: str) -> Iterator[StoreSession]:
+    """An audited session; domain errors become a message on stderr and exit status 1."""
+    with _refusals(url), open_session(url) as session:
+        yield session
 
 
 def _shown(url: str) -> str:
@@ -87,16 +93,8 @@ def init_command(
     admin: Annotated[str, typer.Option(help="Id of the first admin user.")] = "admin",
 ) -> None:
     """Create the store (./hepatrial.db by default) and its trial with a sealed seed."""
-    try:
+    with _refusals(db):
         init_db(db)
-    except HepatrialError as error:
-        _err.print(f"[red]refused:[/red] {error}", highlight=False)
-        raise typer.Exit(code=1) from None
-    except OperationalError as error:
-        _err.print(
-            f"[red]cannot use the database[/red] {_shown(db)}: {error.orig}", highlight=False
-        )
-        raise typer.Exit(code=1) from None
     with _store(db) as session:
         info = service.create_trial(session, protocol, admin=admin)
     _done(f"created trial {info.protocol_name} v{info.protocol_version} in {db}")
