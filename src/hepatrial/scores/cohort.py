@@ -223,32 +223,36 @@ def _check_organ_data(
         problems.add(int(i), "pao2_fio2", "", "mmHg", "neither pao2_fio2 nor spo2_fio2 is given")
 
 
+_WHOLE_NUMBERS = ("ascites", "encephalopathy", "he_grade")
+
+
+def _argument(v: Mapping[str, FloatArray], name: str) -> Any:
+    """A column as its score takes it: sex as "F"/"M", flags as bool, grades as integers."""
+    if name == "sex":
+        return np.where(v["sex"] == 1, "F", "M")
+    if name in _FLAGS:
+        return v[name].astype(bool)
+    if name in _WHOLE_NUMBERS:
+        return v[name].astype(np.int64)
+    return v[name]
+
+
+def _arguments(v: Mapping[str, FloatArray], names: Iterable[str]) -> dict[str, Any]:
+    """Keyword arguments of a score from the cohort's columns ``names``."""
+    return {name: _argument(v, name) for name in names}
+
+
 def _organ_kwargs(v: Mapping[str, FloatArray]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {name: v[name] for name in _ORGAN_INPUTS}
-    for name in _FLAGS[1:]:
-        kwargs[name] = v[name].astype(bool)
-    kwargs["he_grade"] = v["he_grade"].astype(np.int64)
-    return kwargs
-
-
-def _sex(v: Mapping[str, FloatArray]) -> Any:
-    return np.where(v["sex"] == 1, "F", "M")
+    return _arguments(v, _ORGAN_INPUTS)
 
 
 def _out_child_pugh(v: Mapping[str, FloatArray], o: Mapping[str, Any]) -> dict[str, Any]:
-    result = child_pugh(
-        bilirubin=v["bilirubin"],
-        albumin=v["albumin"],
-        inr=v["inr"],
-        ascites=v["ascites"].astype(np.int64),
-        encephalopathy=v["encephalopathy"].astype(np.int64),
-        **o,
-    )
+    result = child_pugh(**_arguments(v, SCORE_INPUTS["child_pugh"]), **o)
     return {"child_pugh_points": result.points, "child_pugh_class": result.class_}
 
 
 def _out_albi(v: Mapping[str, FloatArray], o: Mapping[str, Any]) -> dict[str, Any]:
-    result = albi(bilirubin=v["bilirubin"], albumin=v["albumin"], **o)
+    result = albi(**_arguments(v, SCORE_INPUTS["albi"]), **o)
     return {"albi": result.score, "albi_grade": result.grade, "malbi_grade": result.modified_grade}
 
 
@@ -262,101 +266,11 @@ def _out_clif_of(v: Mapping[str, FloatArray], o: Mapping[str, Any]) -> dict[str,
 
 
 def _out_aarc(v: Mapping[str, FloatArray], o: Mapping[str, Any]) -> dict[str, Any]:
-    result = aarc(
-        bilirubin=v["bilirubin"],
-        he_grade=v["he_grade"].astype(np.int64),
-        inr=v["inr"],
-        lactate=v["lactate"],
-        creatinine=v["creatinine"],
-        **o,
-    )
+    result = aarc(**_arguments(v, SCORE_INPUTS["aarc"]), **o)
     return {"aarc": result.score, "aarc_grade": result.grade}
 
 
 Output = Callable[[Mapping[str, FloatArray], Mapping[str, Any]], dict[str, Any]]
-
-_OUTPUTS: dict[str, Output] = {
-    "meld": lambda v, o: {
-        "meld": meld(
-            bilirubin=v["bilirubin"],
-            inr=v["inr"],
-            creatinine=v["creatinine"],
-            dialysis=v["dialysis"].astype(bool),
-            **o,
-        )
-    },
-    "meld_na": lambda v, o: {
-        "meld_na": meld_na(
-            bilirubin=v["bilirubin"],
-            inr=v["inr"],
-            creatinine=v["creatinine"],
-            sodium=v["sodium"],
-            dialysis=v["dialysis"].astype(bool),
-            **o,
-        )
-    },
-    "meld_3": lambda v, o: {
-        "meld_3": meld_3(
-            sex=_sex(v),
-            bilirubin=v["bilirubin"],
-            sodium=v["sodium"],
-            inr=v["inr"],
-            creatinine=v["creatinine"],
-            albumin=v["albumin"],
-            dialysis=v["dialysis"].astype(bool),
-            **o,
-        )
-    },
-    "child_pugh": _out_child_pugh,
-    "albi": _out_albi,
-    "fib4": lambda v, o: {
-        "fib4": fib4(age=v["age"], ast=v["ast"], alt=v["alt"], platelets=v["platelets"], **o)
-    },
-    "apri": lambda v, o: {
-        "apri": apri(ast=v["ast"], platelets=v["platelets"], ast_uln=v["ast_uln"], **o)
-    },
-    "elf": lambda v, o: {"elf": elf(ha=v["ha"], piiinp=v["piiinp"], timp1=v["timp1"], **o)},
-    "mayo_pbc": lambda v, o: {
-        "mayo_pbc": mayo_pbc(
-            age=v["age"],
-            bilirubin=v["bilirubin"],
-            albumin=v["albumin"],
-            prothrombin_time=v["prothrombin_time"],
-            edema=v["edema"],
-            **o,
-        )
-    },
-    "clif_of": _out_clif_of,
-    "aclf_grade": lambda v, o: {"aclf_grade": clif_of(**_organ_kwargs(v), **o).aclf_grade},
-    "clif_c_aclf": lambda v, o: {
-        "clif_c_aclf": clif_c_aclf(
-            clif_of=clif_of(**_organ_kwargs(v), **o), age=v["age"], wbc=v["wbc"]
-        )
-    },
-    "clif_c_ad": lambda v, o: {
-        "clif_c_ad": clif_c_ad(
-            age=v["age"],
-            creatinine=v["creatinine"],
-            inr=v["inr"],
-            wbc=v["wbc"],
-            sodium=v["sodium"],
-            **o,
-        )
-    },
-    "aarc": _out_aarc,
-    "cossh_aclf_ii": lambda v, o: {
-        "cossh_aclf_ii": cossh_aclf_ii(
-            inr=v["inr"],
-            he_grade=v["he_grade"].astype(np.int64),
-            neutrophils=v["neutrophils"],
-            bilirubin=v["bilirubin"],
-            urea=v["urea"],
-            age=v["age"],
-            **o,
-        )
-    },
-}
-
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "meld": meld,
@@ -374,6 +288,39 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "clif_c_ad": clif_c_ad,
     "aarc": aarc,
     "cossh_aclf_ii": cossh_aclf_ii,
+}
+
+
+def _one_value(name: str) -> Output:
+    """The output of a score that gives one number per row, in a column named after it."""
+    function, inputs = _FUNCTIONS[name], SCORE_INPUTS[name]
+    return lambda v, o: {name: function(**_arguments(v, inputs), **o)}
+
+
+_SINGLE_VALUED = (
+    "meld",
+    "meld_na",
+    "meld_3",
+    "fib4",
+    "apri",
+    "elf",
+    "mayo_pbc",
+    "clif_c_ad",
+    "cossh_aclf_ii",
+)
+
+_OUTPUTS: dict[str, Output] = {
+    **{name: _one_value(name) for name in _SINGLE_VALUED},
+    "child_pugh": _out_child_pugh,
+    "albi": _out_albi,
+    "clif_of": _out_clif_of,
+    "aclf_grade": lambda v, o: {"aclf_grade": clif_of(**_organ_kwargs(v), **o).aclf_grade},
+    "clif_c_aclf": lambda v, o: {
+        "clif_c_aclf": clif_c_aclf(
+            clif_of=clif_of(**_organ_kwargs(v), **o), age=v["age"], wbc=v["wbc"]
+        )
+    },
+    "aarc": _out_aarc,
 }
 
 
