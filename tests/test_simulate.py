@@ -282,3 +282,86 @@ def test_pooled_screening_matches_per_trial_screening() -> None:
     assert abs(difference) < 4 * math.sqrt(2 * pooled.power * (1 - pooled.power) / trials)
     with pytest.raises(ValueError, match="screening='all'"):
         Scenario(screening="all")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "successes", "stop_looks", "mean_z", "mean_estimate", "first_z"),
+    [
+        (
+            {"protocol": "msc-aclf", "n": 110, "hr": 0.53, "trials": 3000, "seed": 20_260_511},
+            1472,
+            3000,
+            1.9297146195972679,
+            -0.6287959029014453,
+            (0.1020665366247311, 2.467283685285436, 1.3242203015378122),
+        ),
+        (
+            {"protocol": "match", "n": 51, "meld_shift": -0.87, "trials": 1000, "seed": 21},
+            451,
+            1000,
+            1.8331236402646145,
+            -0.853616155835564,
+            (3.239071750054029, 1.3447289566283267, 1.0764882127408406),
+        ),
+        (
+            {
+                "protocol": "msc-aclf",
+                "n": 300,
+                "hr": 0.7,
+                "boundaries": gs_boundaries(k=3, alpha=0.05),
+                "max_events": 110,
+                "trials": 1000,
+                "seed": 4,
+            },
+            432,
+            2861,
+            1.8087985638526989,
+            -0.36622602578316765,
+            (2.8208315829876587, 2.2209941950864747, 3.0213305912723416),
+        ),
+    ],
+)
+def test_a_seed_keeps_its_results(
+    options: dict[str, object],
+    successes: int,
+    stop_looks: int,
+    mean_z: float,
+    mean_estimate: float,
+    first_z: tuple[float, ...],
+) -> None:
+    # Regression pin: the expected numbers were recorded from this very simulation at commit
+    # f316034 (before the allocation and log-rank code were tuned for speed). Faster code must
+    # draw the same random streams and do the same arithmetic: the counts are exact, the means
+    # and statistics agree to 1e-12 (room only for last-bit differences between math libraries).
+    result = simulate(workers=1, keep_trials=True, **options)  # type: ignore[arg-type]
+    assert result.outcomes is not None
+    assert int(result.outcomes.success.sum()) == successes
+    assert int(result.outcomes.stop_look.sum()) == stop_looks
+    assert float(result.outcomes.z.mean()) == pytest.approx(mean_z, rel=1e-12)
+    assert float(result.outcomes.estimate.mean()) == pytest.approx(mean_estimate, rel=1e-12)
+    assert tuple(result.outcomes.z[:3]) == pytest.approx(first_z, rel=1e-12)
+
+
+def test_row_engine_equals_the_segment_engine_exactly() -> None:
+    # logrank_many takes a row-wise path for trials of equal size; it must give the general
+    # (segment-sorted) engine's numbers bit for bit, with ties, three groups and a lone record.
+    from hepatrial.stats._logrank_engine import logrank_components, logrank_components_rows
+
+    rng = np.random.default_rng(12)
+    tied = rng.integers(0, 6, (300, 25)).astype(np.float64)
+    continuous = np.minimum(rng.exponential(1.0, (300, 25)), 1.5)
+    for time, k in ((tied, 3), (continuous, 2), (tied[:, :1], 2)):
+        n_trials, size = time.shape
+        event = rng.random(time.shape) < 0.6
+        group = rng.integers(0, k, time.shape)
+        rows = logrank_components_rows(time, event, group, k)
+        segments = logrank_components(
+            np.repeat(np.arange(n_trials), size),
+            n_trials,
+            time.ravel(),
+            event.ravel().astype(np.float64),
+            group.ravel(),
+            k,
+        )
+        for name in ("observed", "expected", "variance"):
+            np.testing.assert_array_equal(getattr(rows, name), getattr(segments, name))

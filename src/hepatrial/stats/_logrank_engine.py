@@ -144,26 +144,28 @@ def logrank_components(
 
     ``segment`` holds codes ``0..n_segments-1``, ``group`` codes ``0..k-1``, ``event`` 0/1.
     """
-    observed = np.zeros((n_segments, k))
-    expected = np.zeros((n_segments, k))
-    variance = np.zeros((n_segments, k, k))
     if time.size == 0:
-        return LogrankComponents(observed, expected, variance)
+        return _components_from_runs(None, n_segments, k)
     runs = _packed_runs(segment, n_segments, time, event, group, k) or _lexsorted_runs(
         segment, time, event, group
     )
-    run_segment = runs.run_segment
+    return _components_from_runs(runs, n_segments, k)
+
+
+def _components_from_runs(runs: _Runs | None, n_segments: int, k: int) -> LogrankComponents:
+    """Reduce the runs of tied (segment, time) to O, E and V per segment (zeros without runs)."""
+    observed = np.zeros((n_segments, k))
+    expected = np.zeros((n_segments, k))
+    variance = np.zeros((n_segments, k, k))
+    if runs is None:
+        return LogrankComponents(observed, expected, variance)
     at_risk, deaths = _risk_sets(runs, k)
     for j in range(k):
-        observed[:, j] = np.bincount(run_segment, deaths[j], minlength=n_segments)
-    has_death = deaths.sum(axis=0) > 0
-    at_risk, deaths, run_segment = (
-        at_risk[:, has_death],
-        deaths[:, has_death],
-        run_segment[has_death],
-    )
-    d = deaths.sum(axis=0)
-    n = at_risk.sum(axis=0)
+        observed[:, j] = np.bincount(runs.run_segment, deaths[j], minlength=n_segments)
+    d = _sum_rows(deaths)  # integers: exact in any order
+    keep = np.flatnonzero(d > 0)
+    at_risk, d, run_segment = at_risk[:, keep], d[keep], runs.run_segment[keep]
+    n = _sum_rows(at_risk)
     share = at_risk / n
     with np.errstate(divide="ignore", invalid="ignore"):
         spread = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
@@ -174,6 +176,14 @@ def logrank_components(
             variance[:, j, m] = np.bincount(run_segment, spread * cross, minlength=n_segments)
             variance[:, m, j] = variance[:, j, m]
     return LogrankComponents(observed, expected, variance)
+
+
+def _sum_rows(values: FloatArray) -> FloatArray:
+    """Sum of the rows of a (k, runs) array of whole numbers (faster than ``sum(axis=0)``)."""
+    total: FloatArray = values[0].copy()
+    for row in values[1:]:
+        total += row
+    return total
 
 
 def _risk_sets(runs: _Runs, k: int) -> tuple[FloatArray, FloatArray]:
@@ -248,3 +258,25 @@ def chi_square_many(
     solved = np.linalg.solve(padded[rows], diff[rows][:, :, None])[:, :, 0]
     chi[rows] = np.einsum("ij,ij->i", diff[rows], solved)
     return chi, np.maximum(df, 0).astype(np.int64)
+
+
+def logrank_components_rows(
+    time: FloatArray, event: npt.NDArray[np.bool_], group: IntArray, k: int
+) -> LogrankComponents:
+    """:func:`logrank_components` for equal-sized segments given as the rows of (S, m) arrays.
+
+    Each row is sorted on its own (``np.argsort`` along axis 1, several times cheaper than one
+    sort by (segment, time)); the runs of tied times then go through the same reductions as
+    :func:`logrank_components`, so both return identical numbers.
+    """
+    n_segments, m = time.shape
+    if time.size == 0:
+        return _components_from_runs(None, n_segments, k)
+    order = np.argsort(time, axis=1)
+    t = np.take_along_axis(time, order, axis=1)
+    packed = np.take_along_axis(group.astype(np.int64) * 2 + event, order, axis=1).ravel()
+    new_run = np.ones((n_segments, m), dtype=bool)
+    np.not_equal(t[:, 1:], t[:, :-1], out=new_run[:, 1:])
+    starts = np.flatnonzero(new_run)
+    runs = _Runs((packed & 1).astype(bool), packed >> 1, starts, starts // m)
+    return _components_from_runs(runs, n_segments, k)

@@ -26,6 +26,7 @@ from hepatrial.stats._logrank_engine import (
     LogrankComponents,
     chi_square_many,
     logrank_components,
+    logrank_components_rows,
 )
 from hepatrial.stats._survival_input import as_event_array, check_times
 from hepatrial.stats.logrank import p_value_chi2
@@ -168,6 +169,9 @@ def _components_in_chunks(
     codes: IntArray, n_trials: int, time: FloatArray, event: FloatArray, group: IntArray, k: int
 ) -> LogrankComponents:
     """:func:`logrank_components` over blocks of whole trials when rows are grouped by trial."""
+    size = _equal_trial_size(codes, n_trials)
+    if size is not None:
+        return _components_of_rows(n_trials, size, time, event, group, k)
     if codes.size <= CHUNK_ROWS or not np.all(codes[1:] >= codes[:-1]):
         return logrank_components(codes, n_trials, time, event, group, k)
     trial_first_row = np.searchsorted(codes, np.arange(n_trials))
@@ -187,6 +191,34 @@ def _components_in_chunks(
                 codes[rows] - first, int(last - first), time[rows], event[rows], group[rows], k
             )
         )
+    return LogrankComponents(
+        observed=np.concatenate([p.observed for p in pieces]),
+        expected=np.concatenate([p.expected for p in pieces]),
+        variance=np.concatenate([p.variance for p in pieces]),
+    )
+
+
+def _equal_trial_size(codes: IntArray, n_trials: int) -> int | None:
+    """Records per trial when the trials are contiguous runs of one size (else None)."""
+    if n_trials == 0 or codes.size % n_trials or not np.all(codes[1:] >= codes[:-1]):
+        return None
+    size = codes.size // n_trials
+    return size if bool(np.all(np.bincount(codes, minlength=n_trials) == size)) else None
+
+
+def _components_of_rows(
+    n_trials: int, size: int, time: FloatArray, event: FloatArray, group: IntArray, k: int
+) -> LogrankComponents:
+    """:func:`logrank_components_rows` on (trials, size) views, in blocks of whole trials."""
+    shape = (n_trials, size)
+    t, e, g = time.reshape(shape), (event > 0).reshape(shape), group.reshape(shape)
+    step = max(1, CHUNK_ROWS // max(size, 1))
+    pieces = [
+        logrank_components_rows(t[i : i + step], e[i : i + step], g[i : i + step], k)
+        for i in range(0, n_trials, step)
+    ]
+    if len(pieces) == 1:
+        return pieces[0]
     return LogrankComponents(
         observed=np.concatenate([p.observed for p in pieces]),
         expected=np.concatenate([p.expected for p in pieces]),
