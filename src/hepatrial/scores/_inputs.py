@@ -254,6 +254,16 @@ def lab_bounds(checks: Checks) -> dict[int, Bound]:
     }
 
 
+def unchecked_labs(first: int, **values: Any) -> tuple[list[FloatArray], dict[int, Bound]]:
+    """Lab values in conventional units, unchecked, and the bounds that check them block by block.
+
+    The labs are the arguments of :func:`blockwise_into` from position ``first`` on, in keyword
+    order; each keyword names the analyte.
+    """
+    arrays = [lab(value, analyte, check=False) for analyte, value in values.items()]
+    return arrays, lab_bounds({first + i: item for i, item in enumerate(values.items())})
+
+
 @cache
 def _conventional_range(analyte: str) -> tuple[float, float]:
     return plausible_range(analyte)

@@ -24,7 +24,7 @@ from hepatrial.scores._inputs import (
     finish,
     flag,
     lab,
-    lab_bounds,
+    unchecked_labs,
 )
 
 Rounding = Literal["optn", "continuous"]
@@ -147,13 +147,8 @@ def meld(
     """
     _check_rounding(rounding)
     scalar = all_scalar(bilirubin, inr, creatinine, dialysis)
-    bili, inr_, cr, dia = broadcast(
-        lab(bilirubin, "bilirubin", check=False),
-        lab(inr, "inr", check=False),
-        lab(creatinine, "creatinine", check=False),
-        flag(dialysis, "dialysis"),
-    )
-    checks = {0: ("bilirubin", bilirubin), 1: ("inr", inr), 2: ("creatinine", creatinine)}
+    labs, bounds = unchecked_labs(0, bilirubin=bilirubin, inr=inr, creatinine=creatinine)
+    bili, inr_, cr, dia = broadcast(*labs, flag(dialysis, "dialysis"))
     kernel = _meld_into if rounding == "continuous" else _meld_optn
     (result,) = blockwise_into(
         kernel,
@@ -163,7 +158,7 @@ def meld(
         dia,
         outputs=(np.float64,),
         scratch=(np.float64,),
-        bounds=lab_bounds(checks),
+        bounds=bounds,
     )
     return finish(result, scalar)  # type: ignore[no-any-return]
 
@@ -282,19 +277,10 @@ def meld_na(
     if variant not in ("optn2016", "kim2008"):
         raise ValueError(f"variant={variant!r} is not an option; use 'optn2016' or 'kim2008'")
     scalar = all_scalar(bilirubin, inr, creatinine, sodium, dialysis)
-    bili, inr_, cr, na, dia = broadcast(
-        lab(bilirubin, "bilirubin", check=False),
-        lab(inr, "inr", check=False),
-        lab(creatinine, "creatinine", check=False),
-        lab(sodium, "sodium", check=False),
-        flag(dialysis, "dialysis"),
+    labs, bounds = unchecked_labs(
+        0, bilirubin=bilirubin, inr=inr, creatinine=creatinine, sodium=sodium
     )
-    checks = {
-        0: ("bilirubin", bilirubin),
-        1: ("inr", inr),
-        2: ("creatinine", creatinine),
-        3: ("sodium", sodium),
-    }
+    bili, inr_, cr, na, dia = broadcast(*labs, flag(dialysis, "dialysis"))
 
     kernel = partial(_meld_na_into, variant=variant, rounding=rounding)
     (result,) = blockwise_into(
@@ -306,7 +292,7 @@ def meld_na(
         dia,
         outputs=(np.float64,),
         scratch=_MELD_NA_SCRATCH,
-        bounds=lab_bounds(checks),
+        bounds=bounds,
     )
     return finish(result, scalar)  # type: ignore[no-any-return]
 
@@ -500,23 +486,13 @@ def meld_3(
     """
     _check_rounding(rounding)
     scalar = all_scalar(sex, bilirubin, sodium, inr, creatinine, albumin, dialysis, age)
-    is_female, adolescent, bili, na, inr_, cr, alb, dia = broadcast(
-        female(sex),
-        _adolescent(age),
-        lab(bilirubin, "bilirubin", check=False),
-        lab(sodium, "sodium", check=False),
-        lab(inr, "inr", check=False),
-        lab(creatinine, "creatinine", check=False),
-        lab(albumin, "albumin", check=False),
-        flag(dialysis, "dialysis"),
+    person = female(sex), _adolescent(age)
+    labs, bounds = unchecked_labs(
+        1, bilirubin=bilirubin, sodium=sodium, inr=inr, creatinine=creatinine, albumin=albumin
     )
-    checks = {
-        1: ("bilirubin", bilirubin),
-        2: ("sodium", sodium),
-        3: ("inr", inr),
-        4: ("creatinine", creatinine),
-        5: ("albumin", albumin),
-    }
+    is_female, adolescent, bili, na, inr_, cr, alb, dia = broadcast(
+        *person, *labs, flag(dialysis, "dialysis")
+    )
     kernel = _meld_3_into if rounding == "continuous" else _meld_3_optn
     extra_points = is_female if age is None else is_female | adolescent
     (result,) = blockwise_into(
@@ -530,7 +506,7 @@ def meld_3(
         dia,
         outputs=(np.float64,),
         scratch=(np.float64,) * _MELD_3_BUFFERS,
-        bounds=lab_bounds(checks),
+        bounds=bounds,
     )
     return finish(result, scalar)  # type: ignore[no-any-return]
 
