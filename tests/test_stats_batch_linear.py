@@ -30,6 +30,25 @@ def _single(rows: dict[str, np.ndarray], key: int) -> object:
     return ancova(frame, outcome="change", group="group", covariates="baseline")
 
 
+def _reordered(rows: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[order] for k, v in rows.items()}
+
+
+def _by_trial(rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return _reordered(rows, np.argsort(rows["trial"], kind="stable"))
+
+
+def _assert_matches_single(
+    rows: dict[str, np.ndarray], names: tuple[str, ...] = ("estimate", "se", "p_value")
+) -> None:
+    """ancova_many on ``rows`` equals ancova on each trial's rows to 1e-12 (relative)."""
+    batch = ancova_many(rows["trial"], rows["change"], rows["group"], rows["baseline"])
+    for i, key in enumerate(batch.trial):
+        one = _single(rows, int(key))
+        for name in names:
+            assert getattr(batch, name)[i] == pytest.approx(getattr(one, name), rel=1e-12), name
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(6, 40), level=st.sampled_from([0.9, 0.95]))
 def test_ancova_many_equals_ancova(seed: int, n: int, level: float) -> None:
@@ -129,15 +148,7 @@ def test_compare_proportions_many_refuses_fisher() -> None:
 
 def test_ancova_many_sorted_rows_take_the_block_path_with_the_same_numbers() -> None:
     rng = np.random.default_rng(21)
-    rows = _simulate(rng, trials=6, n=30)
-    order = np.argsort(rows["trial"], kind="stable")
-    sorted_rows = {k: v[order] for k, v in rows.items()}
-    blocks = ancova_many(sorted_rows["trial"], sorted_rows["change"], sorted_rows["group"],
-                         sorted_rows["baseline"])  # fmt: skip
-    for i, key in enumerate(blocks.trial):
-        one = _single(rows, int(key))
-        assert blocks.estimate[i] == pytest.approx(one.estimate, rel=1e-12)  # type: ignore[attr-defined]
-        assert blocks.se[i] == pytest.approx(one.se, rel=1e-12)  # type: ignore[attr-defined]
+    _assert_matches_single(_by_trial(_simulate(rng, trials=6, n=30)), ("estimate", "se"))
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -148,20 +159,13 @@ def test_ancova_many_recomputes_trials_where_one_pass_sums_lose_digits(shuffle: 
     # (With the fallback disabled the shuffled case fails; sorted equal-size trials are
     # summed about their own means, which the next test defeats.)
     rng = np.random.default_rng(22)
-    rows = _simulate(rng, trials=4, n=40)
-    order = np.argsort(rows["trial"], kind="stable")
-    rows = {k: v[order] for k, v in rows.items()}
+    rows = _by_trial(_simulate(rng, trials=4, n=40))
     offsets = np.where(rows["trial"] == 10, 1e3, 0.0)
     rows["baseline"] = rows["baseline"] / 5.0 + offsets
     rows["change"] = rows["change"] + 3.0 * offsets
     if shuffle:
-        perm = rng.permutation(len(rows["trial"]))
-        rows = {k: v[perm] for k, v in rows.items()}
-    batch = ancova_many(rows["trial"], rows["change"], rows["group"], rows["baseline"])
-    for i, key in enumerate(batch.trial):
-        one = _single(rows, int(key))
-        for name in ("estimate", "se", "p_value"):
-            assert getattr(batch, name)[i] == pytest.approx(getattr(one, name), rel=1e-12), name
+        rows = _reordered(rows, rng.permutation(len(rows["trial"])))
+    _assert_matches_single(rows)
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -172,15 +176,8 @@ def test_ancova_many_recomputes_trials_whose_arms_lie_far_apart(shuffle: bool) -
     # engine recomputes that trial from deviations about its arm means and matches the QR
     # fit to 1e-12. (With the fallback disabled this test fails on both paths.)
     rng = np.random.default_rng(23)
-    rows = _simulate(rng, trials=4, n=40)
-    order = np.argsort(rows["trial"], kind="stable")
-    rows = {k: v[order] for k, v in rows.items()}
+    rows = _by_trial(_simulate(rng, trials=4, n=40))
     rows["change"] = rows["change"] + np.where(rows["trial"] == 17, 1e4, 0.0) * rows["group"]
     if shuffle:
-        perm = rng.permutation(len(rows["trial"]))
-        rows = {k: v[perm] for k, v in rows.items()}
-    batch = ancova_many(rows["trial"], rows["change"], rows["group"], rows["baseline"])
-    for i, key in enumerate(batch.trial):
-        one = _single(rows, int(key))
-        for name in ("estimate", "se", "p_value"):
-            assert getattr(batch, name)[i] == pytest.approx(getattr(one, name), rel=1e-12), name
+        rows = _reordered(rows, rng.permutation(len(rows["trial"])))
+    _assert_matches_single(rows)
