@@ -76,47 +76,12 @@ def test_cli_walk_through(db_url: str, tmp_path: Path) -> None:
         *db,
     )
     assert code == 1 and "88 µmol/L would be 1.0 mg/dL" in output
-    code, output = _run(
-        "record",
-        "ae",
-        "P001",
-        "--term",
-        "Fever",
-        "--soc",
-        "General disorders",
-        "--grade",
-        "1",
-        "--outcome",
-        "recovered",
-        "--start",
-        "2026-01-20",
-        "--end",
-        "2026-01-18",
-        "--user",
-        "inv",
-        *db,
-    )
+    fever = ("record", "ae", "P001", "--term", "Fever", "--soc", "General disorders",
+             "--grade", "1", "--outcome", "recovered", "--start", "2026-01-20",
+             "--user", "inv", *db)  # fmt: skip
+    code, output = _run(*fever, "--end", "2026-01-18")
     assert code == 1 and "before start_date" in output
-    _ok(
-        "record",
-        "ae",
-        "P001",
-        "--term",
-        "Fever",
-        "--soc",
-        "General disorders",
-        "--grade",
-        "1",
-        "--outcome",
-        "recovered",
-        "--start",
-        "2026-01-20",
-        "--end",
-        "2026-01-21",
-        "--user",
-        "inv",
-        *db,
-    )
+    _ok(*fever, "--end", "2026-01-21")
     _ok(
         "record",
         "qol",
