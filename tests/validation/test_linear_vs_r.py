@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _linear_fixtures import reference_figures
 
 from hepatrial.stats import change_from_baseline, compare_proportions, rate_ratio
 
@@ -24,8 +25,7 @@ CLOSED = 1e-10
 
 @pytest.fixture(scope="module")
 def r() -> dict[tuple[str, str], float]:
-    table = pd.read_csv(FIXTURES / "linear_reference.csv", dtype={"value": str})
-    return {(c, q): float(v) for c, q, v in table.itertuples(index=False)}
+    return reference_figures("linear_reference.csv")
 
 
 @pytest.fixture(scope="module")

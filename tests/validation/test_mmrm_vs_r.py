@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _linear_fixtures import reference_figures
 
 from hepatrial.stats import MmrmResult, mmrm
 
@@ -28,8 +29,7 @@ ITERATED = 1e-6
 
 @pytest.fixture(scope="module")
 def r() -> dict[tuple[str, str], float]:
-    table = pd.read_csv(FIXTURES / "linear_reference.csv", dtype={"value": str})
-    return {(c, q): float(v) for c, q, v in table.itertuples(index=False)}
+    return reference_figures("linear_reference.csv")
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +143,7 @@ def dropout() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def structures() -> dict[tuple[str, str], float]:
-    table = pd.read_csv(FIXTURES / "mmrm_structures.csv", dtype={"value": str})
-    return {(c, q): float(v) for c, q, v in table.itertuples(index=False)}
+    return reference_figures("mmrm_structures.csv")
 
 
 @pytest.mark.parametrize("outcome", sorted(DROPOUT_OUTCOMES))
