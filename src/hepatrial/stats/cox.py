@@ -37,6 +37,7 @@ from hepatrial.stats._design import (
     ratio_summary,
     wald_terms,
 )
+from hepatrial.stats._frames import check_conf_level
 from hepatrial.stats._survival_input import as_event_array, check_times
 
 __all__ = ["CoxResult", "cox_engine", "cox_ph"]
@@ -227,8 +228,7 @@ def cox_ph(
     """
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties={ties!r} is not one of ['efron', 'breslow']")
-    if not 0.0 < conf_level < 1.0:
-        raise ValueError(f"conf_level={conf_level!r} must be strictly between 0 and 1")
+    check_conf_level(conf_level)
     strata_cols, cluster_cols = as_names(strata), as_names(cluster)
     used = model_frame(data, [time, event, *covariates, *strata_cols, *cluster_cols])
     frame = used.frame

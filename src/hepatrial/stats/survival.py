@@ -21,6 +21,7 @@ from hepatrial.stats._common import (
     as_float_array,
     describe_exclusions,
 )
+from hepatrial.stats._frames import check_conf_level
 from hepatrial.stats._km_engine import (
     CONF_TYPES,
     ConfType,
@@ -213,8 +214,7 @@ class KaplanMeierResult(RenderedResult):
 def check_options(conf_level: float, conf_type: str) -> None:
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type={conf_type!r} is not one of {list(CONF_TYPES)}")
-    if not 0.0 < conf_level < 1.0:
-        raise ValueError(f"conf_level={conf_level!r} must be strictly between 0 and 1 (e.g. 0.95)")
+    check_conf_level(conf_level)
 
 
 def fit_kaplan_meier(
