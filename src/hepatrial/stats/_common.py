@@ -7,7 +7,7 @@ Series) through :func:`as_float_array` and report every excluded record through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,25 @@ def describe_exclusions(exclusions: Sequence[Exclusion]) -> str:
     if not exclusions:
         return "none"
     return "; ".join(f"{item.count} ({item.reason})" for item in exclusions)
+
+
+def first_missing(
+    n: int, missing: Mapping[str, npt.NDArray[np.bool_]]
+) -> tuple[npt.NDArray[np.bool_], tuple[Exclusion, ...]]:
+    """The missing-data policy of every front end: complete records, and why the others left.
+
+    ``missing`` maps each column an analysis uses, in its order, to a mask of its missing
+    values. Returns the mask of the ``n`` records observed in every column and one
+    :class:`Exclusion` per column, counting the records whose first gap is in that column.
+    """
+    keep = np.ones(n, dtype=bool)
+    exclusions: list[Exclusion] = []
+    for name, mask in missing.items():
+        count = int((mask & keep).sum())
+        if count:
+            exclusions.append(Exclusion(reason=f"missing {name}", count=count))
+        keep &= ~mask
+    return keep, tuple(exclusions)
 
 
 def as_float_array(name: str, values: Any) -> FloatArray:

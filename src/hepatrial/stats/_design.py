@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from hepatrial.stats._common import Exclusion, FloatArray, IntArray
+from hepatrial.stats._common import Exclusion, FloatArray, IntArray, first_missing
 from hepatrial.stats._survival_input import warn_exclusions
 
 
@@ -49,19 +49,14 @@ def model_frame(data: Any, columns: Sequence[str]) -> ModelFrame:
     if missing:
         raise KeyError(f"columns {missing} are not in the data; available: {list(frame.columns)}")
     selected = frame[wanted]
-    keep = np.ones(len(selected), dtype=bool)
-    exclusions = []
-    for name in wanted:
-        absent = selected[name].isna().to_numpy()
-        count = int((absent & keep).sum())
-        if count:
-            exclusions.append(Exclusion(reason=f"missing {name}", count=count))
-        keep &= ~absent
+    keep, exclusions = first_missing(
+        len(selected), {name: selected[name].isna().to_numpy() for name in wanted}
+    )
     warn_exclusions(exclusions, len(selected))
     return ModelFrame(
         frame=selected[keep].reset_index(drop=True),
         n_excluded=int((~keep).sum()),
-        exclusions=tuple(exclusions),
+        exclusions=exclusions,
     )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from hepatrial.exceptions import ExclusionWarning
-from hepatrial.stats._common import Exclusion, FloatArray
+from hepatrial.stats._common import Exclusion, FloatArray, first_missing
 
 DataLike = pd.DataFrame | Mapping[str, Any]
 
@@ -48,13 +48,9 @@ def complete_cases(
 
     ``stacklevel`` points the warning at the user's call (3: called from the public function).
     """
-    keep = np.ones(len(frame), dtype=bool)
-    exclusions: list[Exclusion] = []
-    for name in columns:
-        missing = frame[name].isna().to_numpy() & keep
-        if missing.any():
-            exclusions.append(Exclusion(reason=f"missing {name}", count=int(missing.sum())))
-            keep &= ~missing
+    keep, exclusions = first_missing(
+        len(frame), {name: frame[name].isna().to_numpy() for name in columns}
+    )
     if exclusions:
         listed = "; ".join(f"{e.count} with {e.reason}" for e in exclusions)
         warnings.warn(
@@ -62,7 +58,7 @@ def complete_cases(
             ExclusionWarning,
             stacklevel=stacklevel,
         )
-    return frame.loc[keep].reset_index(drop=True), tuple(exclusions)
+    return frame.loc[keep].reset_index(drop=True), exclusions
 
 
 def group_levels(values: pd.Series, name: str, reference: Any | None) -> tuple[Any, list[Any]]:

@@ -23,6 +23,7 @@ from hepatrial.stats._common import (
     IntArray,
     as_float_array,
     describe_exclusions,
+    first_missing,
 )
 
 
@@ -123,15 +124,9 @@ def complete_records(
     if len(set(lengths.values())) > 1:
         listed = ", ".join(f"{k}={n}" for k, n in lengths.items())
         raise ValueError(f"inputs must have the same length; got {listed}")
-    keep = np.ones(len(t), dtype=bool)
-    exclusions: list[Exclusion] = []
     masks = {"time": np.isnan(t), event_name: np.isnan(e)}
     masks |= {key: missing_mask(value) for key, value in columns.items()}
-    for key, mask in masks.items():
-        count = int((mask & keep).sum())
-        if count:
-            exclusions.append(Exclusion(reason=f"missing {key}", count=count))
-        keep &= ~mask
+    keep, exclusions = first_missing(len(t), masks)
     warn_exclusions(exclusions, len(t))
     check_times("time", t[keep])
     kept_columns = {
@@ -142,7 +137,7 @@ def complete_records(
         event=e[keep],
         columns=kept_columns,
         n_excluded=int((~keep).sum()),
-        exclusions=tuple(exclusions),
+        exclusions=exclusions,
     )
 
 
