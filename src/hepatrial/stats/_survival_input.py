@@ -22,6 +22,7 @@ from hepatrial.stats._common import (
     FloatArray,
     IntArray,
     as_float_array,
+    check_same_length,
     describe_exclusions,
     first_missing,
 )
@@ -120,10 +121,7 @@ def complete_records(
     t = as_float_array("time", time)
     e = as_float_array(event_name, event)
     columns = {key: list(value) for key, value in extra.items() if value is not None}
-    lengths = {"time": len(t), event_name: len(e)} | {k: len(v) for k, v in columns.items()}
-    if len(set(lengths.values())) > 1:
-        listed = ", ".join(f"{k}={n}" for k, n in lengths.items())
-        raise ValueError(f"inputs must have the same length; got {listed}")
+    check_same_length(**({"time": t, event_name: e} | columns))
     masks = {"time": np.isnan(t), event_name: np.isnan(e)}
     masks |= {key: missing_mask(value) for key, value in columns.items()}
     keep, exclusions = first_missing(len(t), masks)
