@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -48,6 +49,16 @@ def _change(albumin: pd.DataFrame, **kwargs: object) -> object:
 FIELDS = ("estimate", "se", "p_value", "df", "ci_low", "ci_high")
 
 
+def _assert_ancova_matches(result: Any, r: dict[tuple[str, str], float], case: str) -> None:
+    """The comparison's FIELDS and each arm's LS mean and SE equal R's figures of ``case``."""
+    for name in FIELDS:
+        assert getattr(result, name) == pytest.approx(r[case, name], rel=CLOSED), name
+    for _, row in result.lsmeans.iterrows():
+        arm = f"{case}_lsmean_{row['group']}"
+        assert row["lsmean"] == pytest.approx(r[arm, "estimate"], rel=CLOSED)
+        assert row["se"] == pytest.approx(r[arm, "se"], rel=CLOSED)
+
+
 def test_ancova_change_matches_lm(r: dict[tuple[str, str], float], albumin: pd.DataFrame) -> None:
     """R: fit <- lm(change ~ arm + albumin_baseline, data = cc); summary(fit); confint(fit);
     LS means: c(1, arm == "placebo", mean(albumin_baseline)) %*% coef(fit), SE via vcov(fit)."""
@@ -57,12 +68,7 @@ def test_ancova_change_matches_lm(r: dict[tuple[str, str], float], albumin: pd.D
         r["ancova", "n_missing_follow_up"],
     )
     assert result.exclusions[0].reason == "missing albumin_1y"
-    for name in FIELDS:
-        assert getattr(result, name) == pytest.approx(r["ancova_change", name], rel=CLOSED), name
-    for _, row in result.lsmeans.iterrows():
-        case = f"ancova_change_lsmean_{row['group']}"
-        assert row["lsmean"] == pytest.approx(r[case, "estimate"], rel=CLOSED)
-        assert row["se"] == pytest.approx(r[case, "se"], rel=CLOSED)
+    _assert_ancova_matches(result, r, "ancova_change")
 
 
 def test_ancova_with_factor_covariate_matches_lm(
@@ -71,12 +77,7 @@ def test_ancova_with_factor_covariate_matches_lm(
     """R: lm(change ~ arm + albumin_baseline + age + sex); confint(fit, level = 0.90); LS means
     at mean albumin_baseline and age, sex weighted 1/2 each (emmeans' reference grid)."""
     result = _change(albumin, covariates=["age", "sex"], conf_level=0.90)
-    for name in FIELDS:
-        assert getattr(result, name) == pytest.approx(r["ancova_adjusted", name], rel=CLOSED), name
-    for _, row in result.lsmeans.iterrows():
-        case = f"ancova_adjusted_lsmean_{row['group']}"
-        assert row["lsmean"] == pytest.approx(r[case, "estimate"], rel=CLOSED)
-        assert row["se"] == pytest.approx(r[case, "se"], rel=CLOSED)
+    _assert_ancova_matches(result, r, "ancova_adjusted")
 
 
 @pytest.mark.parametrize(("method", "case"), [("t-test", "t_test"), ("welch", "welch")])
