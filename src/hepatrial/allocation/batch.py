@@ -20,6 +20,7 @@ Arms are returned as indices ``0..K-1`` in the order of ``ratio``. All randomnes
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -58,9 +59,10 @@ def _block_sequences(
     block_sizes = core.block_size_from_uniform(rng.random((n_trials, n_blocks)), sizes)
     keys = rng.random((n_trials, n_blocks, max(sizes)))
     arms = core.block_arms_from_keys(keys, block_sizes, ratio).reshape(n_trials, -1)
-    # move the -1 padding behind the real positions, keeping block order
-    order = np.argsort(arms < 0, axis=1, kind="stable")
-    return np.take_along_axis(arms, order, axis=1)[:, :length]
+    # drop the -1 padding, keeping block order; every row holds at least ``length`` arms
+    real = arms >= 0
+    keep = real & (np.cumsum(real, axis=1, dtype=np.int32) <= length)
+    return arms[keep].reshape(n_trials, length)
 
 
 def permuted_block_assignments(
@@ -88,14 +90,32 @@ def permuted_block_assignments(
             f"strata must have shape (n_trials, n_per_trial) = {(n_trials, n_per_trial)}; "
             f"got {strata.shape}"
         )
-    out = np.empty((n_trials, n_per_trial), dtype=np.int64)
-    for stratum in np.unique(strata):
+    # each stratum's sequence is appended to ``sequences``; ``column`` points every participant
+    # to its position there (the j-th participant of a stratum takes its j-th arm)
+    column = np.zeros((n_trials, n_per_trial), dtype=np.int64)
+    if n_per_trial == 0:
+        return column
+    counter = np.int64 if n_per_trial >= 1 << 31 else np.int32
+    sequences, offset = [], 0
+    for stratum in _levels(strata):
         mask = strata == stratum
-        rank = np.cumsum(mask, axis=1) - 1
-        sequence = _block_sequences(rng, n_trials, int(mask.sum(axis=1).max()), ratio_t, sizes)
-        rows = np.broadcast_to(np.arange(n_trials)[:, None], mask.shape)
-        out[mask] = sequence[rows[mask], rank[mask]]
-    return out
+        rank: npt.NDArray[np.integer[Any]] = np.cumsum(mask, axis=1, dtype=counter)
+        length = int(rank[:, -1].max())
+        sequences.append(_block_sequences(rng, n_trials, length, ratio_t, sizes))
+        rank += offset - 1
+        np.copyto(column, rank, where=mask)
+        offset += length
+    return np.take_along_axis(np.concatenate(sequences, axis=1), column, axis=1)
+
+
+def _levels(strata: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Sorted distinct strata (as ``np.unique``), by counting when they are small integers."""
+    if strata.dtype.kind in "iu" and strata.size:
+        low, high = int(strata.min()), int(strata.max())
+        if high - low < 1 << 16:
+            present = np.flatnonzero(np.bincount((strata - low).ravel()))
+            return (present + low).astype(strata.dtype)
+    return np.unique(strata)
 
 
 def minimisation_assignments(

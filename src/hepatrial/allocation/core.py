@@ -81,15 +81,24 @@ def block_arms_from_keys(keys: FloatArray, sizes: IntArray, ratio: Sequence[int]
         Size of each block, a multiple of ``sum(ratio)``.
     ratio : sequence of int
         Arm shares; a block of size ``b`` holds ``ratio[k] * b / sum(ratio)`` of arm ``k``.
+
+    Notes
+    -----
+    The arms equal ``base[argsort(keys[:size], kind="stable")]`` with ``base`` the block's
+    ratio-ordered multiset of arms (arm ``k`` at indices from ``b * sum(ratio[:k]) / sum(ratio)``
+    on); all blocks are sorted at once, with the keys past each block's size set to infinity.
     """
+    width = keys.shape[-1]
+    size = np.asarray(sizes, dtype=np.int64)[..., None]
+    inside = np.arange(width) < size
+    # padding sorts after every real key, so each block's first ``size`` places are its own
+    order = np.argsort(np.where(inside, keys, np.inf), axis=-1, kind="stable")
     total = sum(ratio)
-    out = np.full(keys.shape, -1, dtype=np.int64)
-    for size in np.unique(sizes):
-        mask = sizes == size
-        base = np.repeat(np.arange(len(ratio)), [r * int(size) // total for r in ratio])
-        order = np.argsort(keys[mask][..., : int(size)], axis=-1, kind="stable")
-        out[mask, : int(size)] = base[order]
-    return out
+    arm = np.zeros(order.shape, dtype=np.int8)
+    for share in np.cumsum(ratio)[:-1]:
+        arm += (order >= size * int(share) // total).view(np.int8)
+    result: IntArray = np.where(inside, arm, np.int8(-1)).astype(np.int64)
+    return result
 
 
 def _scaled_counts(level_counts: IntArray, ratio: Sequence[int]) -> IntArray:
