@@ -134,21 +134,9 @@ def test_ci_contains_estimate_and_swap_negates(seed: int, method: str) -> None:
     d = _trial(seed, n=12)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        one = change_from_baseline(
-            d,
-            baseline="meld_day0",
-            follow_up="meld_day90",
-            group="arm",
-            method=method,  # type: ignore[arg-type]
-        )
-        two = change_from_baseline(
-            d,
-            baseline="meld_day0",
-            follow_up="meld_day90",
-            group="arm",
-            method=method,  # type: ignore[arg-type]
-            reference="control",
-        )
+        options = {"baseline": "meld_day0", "follow_up": "meld_day90", "group": "arm"}
+        one = change_from_baseline(d, **options, method=method)  # type: ignore[arg-type]
+        two = change_from_baseline(d, **options, method=method, reference="control")  # type: ignore[arg-type]
     assert one.ci_low < one.estimate < one.ci_high
     assert (one.lsmeans["ci_low"] < one.lsmeans["lsmean"]).all()
     assert (one.lsmeans["lsmean"] < one.lsmeans["ci_high"]).all()
