@@ -233,6 +233,55 @@ def test_competing_event_record(adam) -> None:  # type: ignore[no-untyped-def]
     assert mof.loc["P2", "CNSR"] == 0 and mof.loc["P4", "CRSTAT"] == 2
 
 
+def test_decompensation_with_death_and_transplant_competing() -> None:
+    """DECOMP, the MATCH time-to-first-decompensation endpoint, on a variant of the trial:
+
+    P1 encephalopathy day 40 then ascites day 70 -> event at the first, day 40;
+    P2 dies day 50 before any decompensation -> competing event DEATH at day 50;
+    P3 jaundice day 30 (and withdraws day 120) -> event at day 30;
+    P4 transplant day 200, variceal bleeding day 220, death day 250 -> the transplant precedes
+    the decompensation: competing event TRANSPLANT at day 200, the bleeding is not counted.
+    """
+    tables = hand_built_tables()
+    tables["outcomes"] = pd.DataFrame(
+        {
+            "participant_id": ["P1", "P1", "P2", "P3", "P4", "P4", "P4"],
+            "kind": [
+                "decompensation",
+                "decompensation",
+                "death",
+                "decompensation",
+                "transplant",
+                "decompensation",
+                "death",
+            ],
+            "occurred_on": [day(70), day(40), day(50), day(30), day(200), day(220), day(250)],
+            "cause": [None, None, "Liver failure", None, None, None, "Graft failure"],
+            "detail": [
+                "ascites",
+                "encephalopathy",
+                "liver-related",
+                "jaundice",
+                None,
+                "variceal bleeding",
+                "not liver-related",
+            ],
+            "severe": [None] * 7,
+        }
+    )
+    decomp = _tte(derive_adam(tables, load_protocol("match")), "DECOMP")
+    columns = ["AVAL", "CNSR", "CRSTAT", "EVNTDESC", "CNSDTDSC", "CMPEVT"]
+    got = {pid: tuple(decomp.loc[pid, columns]) for pid in ("P1", "P2", "P3", "P4")}
+    assert got == {
+        "P1": (40.0, 0, 1, "DECOMPENSATION", "", ""),
+        "P2": (50.0, 1, 2, "", "COMPETING EVENT: DEATH", "DEATH"),
+        "P3": (30.0, 0, 1, "DECOMPENSATION", "", ""),
+        "P4": (200.0, 1, 2, "", "COMPETING EVENT: TRANSPLANT", "TRANSPLANT"),
+    }
+    assert set(decomp["PARAM"]) == {"Time to first decompensation (days)"}
+    assert (decomp["ADT"] - decomp["STARTDT"]).dt.days.tolist() == decomp["AVAL"].tolist()
+
+
 def test_horizon_censors_later_events() -> None:
     adam = derive_adam(hand_built_tables(), load_protocol("match"), horizon_days=100)
     os_ = _tte(adam, "OS")

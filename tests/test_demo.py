@@ -270,8 +270,20 @@ def test_demo_reports_follow_each_protocol(demo) -> None:  # type: ignore[no-unt
     )
     assert stiffness["status"] == "done" and stiffness["n"] == 51
     match_html = outcomes[0].report.read_text(encoding="utf-8")
-    # MATCH defines no endpoint with competing events; nothing of MSC-ACLF is shown
-    assert "Cumulative incidence with competing events" not in match_html
+    # MATCH's only endpoint with competing events is the time to first decompensation, read
+    # back from the store's outcome records (kind decompensation, detail ascites / variceal
+    # bleeding / encephalopathy); nothing of MSC-ACLF is shown
+    decomp = next(
+        r
+        for r in payload["results"]
+        if r["endpoint_id"] == "time_to_decompensation" and r["role"] == "secondary"
+    )
+    assert (decomp["status"], decomp["n"], decomp["test"]) == ("done", 51, "gray")
+    assert decomp["dataset_hash"] == payload["dataset_sha256"]
+    # standard care: 2 of 24 decompensate (days 120 and 140, nobody censored earlier)
+    assert decomp["by_arm"]["standard-care"]["incidence"] == pytest.approx(2 / 24, abs=1e-12)
+    assert match_html.count("<h2>Cumulative incidence with competing events</h2>") == 1
+    assert "<h3>First decompensation (competing: death, liver transplant)</h3>" in match_html
     assert "multi-organ" not in match_html
     msc_html = outcomes[1].report.read_text(encoding="utf-8")
     assert "MELD band: MELD ≥ 22, n (%)" in msc_html and "meld_22_or_more" not in msc_html

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -179,6 +180,90 @@ def test_supportive_cox_and_competing_risk_analyses_run(msc_run) -> None:  # typ
     # No transplant: the cumulative incidence of death is 1 - KM survival (15/56 and 24/54).
     assert cif.by_arm["msc"]["incidence"] == pytest.approx(15 / 56, abs=1e-12)
     assert cif.by_arm["standard-medical-therapy"]["incidence"] == pytest.approx(24 / 54, abs=1e-12)
+
+
+def test_time_to_decompensation_matches_cmprsk(match_run) -> None:  # type: ignore[no-untyped-def]
+    """Cumulative incidence of first decompensation (competing: death, transplant) by day 360.
+
+    R reference: tests/validation/r/match_decompensation.R (cmprsk::cuminc, timepoints, Tests)
+    on the DECOMP records of this reconstruction, committed as match_decompensation_adtte.csv.
+    By hand: standard care has 24 participants, decompensations on days 120 and 140 and nobody
+    censored or lost to a competing event before day 140, so F(360) = 2/24; the macrophage arm
+    has no decompensation, F = 0.
+    """
+    _, adam, results = match_run
+    fixtures = Path(__file__).parent / "validation" / "fixtures"
+    rows = adam.adtte[adam.adtte["PARAMCD"] == "DECOMP"][["USUBJID", "ARMCD", "AVAL", "CRSTAT"]]
+    recorded = pd.read_csv(fixtures / "match_decompensation_adtte.csv")
+    pd.testing.assert_frame_equal(
+        rows.sort_values("USUBJID").reset_index(drop=True), recorded, check_dtype=False
+    )
+    ref = json.loads((fixtures / "match_decompensation.json").read_text())
+    cif = results.result("time_to_decompensation")
+    assert (cif.status, cif.estimator, cif.test, cif.n) == (
+        "done",
+        "cumulative_incidence",
+        "gray",
+        51,
+    )
+    assert cif.dataset_hash == adam.content_hash == results.dataset_hash
+    control, treated = cif.by_arm["standard-care"], cif.by_arm["macrophage"]
+    assert control["incidence"] == pytest.approx(2 / 24, abs=1e-15)
+    assert control["incidence"] == pytest.approx(ref["incidence_360_standard_care"], rel=1e-12)
+    assert control["variance"] == pytest.approx(ref["variance_360_standard_care"], rel=1e-12)
+    assert (treated["incidence"], treated["variance"]) == (0.0, 0.0)
+    assert (control["events"], control["competing"], treated["events"]) == (2, 1, 0)
+    assert cif.p_value == pytest.approx(ref["gray_p_value"], rel=1e-9)
+    assert f"χ² = {ref['gray_statistic']:.3f} on 1 df" in cif.note
+    # difference macrophage - standard care with a Wald interval from the two variances
+    half = stats.norm.ppf(0.975) * math.sqrt(ref["variance_360_standard_care"])
+    assert (cif.estimate, cif.ci_low, cif.ci_high) == (
+        pytest.approx(-2 / 24, abs=1e-12),
+        pytest.approx(-2 / 24 - half, abs=1e-12),
+        pytest.approx(-2 / 24 + half, abs=1e-12),
+    )
+    # no decompensation under macrophages: the subdistribution hazard ratio has no finite value
+    fine_gray = results.result("time_to_decompensation", "fine_gray")
+    assert (fine_gray.role, fine_gray.status) == ("supportive", "not run")
+    assert "no decompensation event in arm macrophage" in fine_gray.note
+    assert fine_gray.dataset_hash == adam.content_hash
+
+
+def test_fine_gray_runs_when_both_arms_have_events(msc_run) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial.analysis.plan import run_plan as run
+    from hepatrial.protocol import protocol_from_dict
+
+    adam, _ = msc_run
+    data = load_protocol("msc-aclf").model_dump(mode="json")
+    survival = data["endpoints"][0]
+    survival["additional"].append(
+        {"role": "supportive", "estimator": "fine_gray", "population": "itt"}
+    )
+    result = run(adam, protocol_from_dict(data)).result("survival_24w", "fine_gray")
+    # No transplant in the reconstruction, so no competing event: the Fine-Gray risk sets are
+    # the Cox risk sets and its coefficient is the Cox coefficient with Breslow ties (crr's
+    # convention, Fine & Gray 1999); only the (sandwich) standard error differs.
+    from hepatrial.stats import cox_ph
+
+    os_ = adam.adtte[adam.adtte["PARAMCD"] == "OS"]
+    assert (os_["CRSTAT"] == 2).sum() == 0
+    cox = cox_ph(
+        pd.DataFrame(
+            {
+                "time": os_["AVAL"].to_numpy(),
+                "event": 1 - os_["CNSR"].to_numpy(),
+                "treated": (os_["ARMCD"] == "msc").astype(float).to_numpy(),
+            }
+        ),
+        time="time",
+        event="event",
+        covariates=["treated"],
+        ties="breslow",
+    )
+    assert result.status == "done" and result.n == len(os_)
+    assert result.estimate == pytest.approx(float(cox.hazard_ratio["treated"]), rel=1e-6)
+    assert result.ci_low < result.estimate < result.ci_high
+    assert result.estimate_label.startswith("subdistribution hazard ratio")
 
 
 def test_reconstruction_dates_are_real_calendar_dates(match_run) -> None:  # type: ignore[no-untyped-def]

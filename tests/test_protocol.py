@@ -49,6 +49,30 @@ def test_match_design() -> None:
     assert protocol.interventions_for("standard-care") == ()
 
 
+def test_match_decompensation_endpoint() -> None:
+    endpoint = next(e for e in load_protocol("match").endpoints if e.id == "time_to_decompensation")
+    assert (endpoint.kind, endpoint.variable, endpoint.primary) == (
+        "time_to_event",
+        "decompensation",
+        False,
+    )
+    assert (endpoint.estimator, endpoint.test, endpoint.population) == (
+        "cumulative_incidence",
+        "gray",
+        "itt",
+    )
+    assert endpoint.time_horizon_days == 360
+    assert endpoint.competing_events == ("death", "transplant")
+    assert [(a.role, a.estimator) for a in endpoint.additional] == [("supportive", "fine_gray")]
+    # the abstract says only "adverse clinical outcomes": the reading is marked as an assumption
+    marked = {a.field: a.grade for a in endpoint.assumptions}
+    assert marked == {
+        "variable": "inferred",
+        "competing_events": "inferred",
+        "estimator": "unverified",
+    }
+
+
 def test_msc_design() -> None:
     protocol = load_protocol("msc-aclf")
     assert protocol.allocation.method == "permuted_blocks"
@@ -83,6 +107,7 @@ def test_uncertain_fields_are_marked() -> None:
     assert "allocation.p_best" in paths
     assert "eligibility.inclusion[age_range].expression" in paths
     assert "endpoints[delta_meld_d90].intercurrent_death" in paths
+    assert "endpoints[time_to_decompensation].variable" in paths
     msc_paths = {path for path, _ in load_protocol("msc-aclf").all_assumptions()}
     assert "eligibility.inclusion[meld_range].expression" in msc_paths
     assert "allocation.method" in msc_paths
@@ -145,6 +170,18 @@ def test_unsafe_expression_is_refused_at_load() -> None:
             lambda d: d["eligibility"]["assumptions"][0].update(field="meld_version"),
             "names field 'meld_version'",
         ),
+        (
+            lambda d: d["endpoints"][-1].update(estimator="kaplan_meier"),
+            "use it with estimator: cumulative_incidence",
+        ),
+        (
+            lambda d: d["endpoints"][-1].update(
+                competing_events=[], estimator="kaplan_meier", test="logrank"
+            ),
+            "fine_gray needs competing_events",
+        ),
+        (lambda d: d["endpoints"][-1].update(estimator="gray"), "estimator 'gray' does not fit"),
+        (lambda d: d["endpoints"][0].update(test="gray"), "test 'gray' does not fit"),
     ],
 )
 def test_inconsistent_protocols_are_refused(mutate: Any, message: str) -> None:

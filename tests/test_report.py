@@ -135,8 +135,15 @@ def msc_html() -> str:
 
 def test_competing_risk_figures_come_from_the_protocol_endpoints() -> None:
     # MATCH: transplant-free survival is a composite (nothing competes) and death from any cause
-    # names no competing event; its adverse-event endpoints are not ADTTE events.
-    assert competing_risk_views(load_protocol("match"), 360.0) == []
+    # names no competing event; its adverse-event endpoints are not ADTTE events. Only the
+    # time to first decompensation (competing: death, transplant) gets a figure.
+    (match_view,) = competing_risk_views(load_protocol("match"), 360.0)
+    assert (match_view.endpoint.id, match_view.paramcd, match_view.horizon_days) == (
+        "time_to_decompensation",
+        "DECOMP",
+        360.0,
+    )
+    assert match_view.title == "First decompensation (competing: death, liver transplant)"
     # MSC-ACLF: survival names transplant as competing (cumulative incidence sensitivity
     # analysis); severe infection and MOF/infection death are binary endpoints by week 24.
     views = competing_risk_views(load_protocol("msc-aclf"), 168.0)
@@ -149,9 +156,23 @@ def test_competing_risk_figures_come_from_the_protocol_endpoints() -> None:
     assert views[1].title == "First severe infection (competing: death, liver transplant)"
 
 
-def test_match_report_shows_no_competing_risk_section_of_another_trial(html: str) -> None:
-    assert "Cumulative incidence with competing events" not in html
+def test_match_report_shows_only_its_decompensation_figure(html: str) -> None:
+    section = html.split("<h2>Cumulative incidence with competing events</h2>", 1)[1]
+    section = section.split("<h2>", 1)[0]
+    assert section.count("<figure>") == 1
+    assert "<h3>First decompensation (competing: death, liver transplant)</h3>" in section
+    # demo data: decompensations on days 120 and 140 under standard care, none under
+    # macrophages; one standard-care death (day 176) before any decompensation competes.
+    # Gray's P = 0.130 is cmprsk's (tests/validation/fixtures/match_decompensation.json).
+    caption = section.split("<figcaption>", 1)[1].split("</figcaption>", 1)[0]
+    assert caption == (
+        "Endpoint: Time to first decompensation (ascites, variceal bleeding, encephalopathy or "
+        "jaundice) to day 360. Aalen-Johansen estimate with pointwise log(−log) 95% CI. "
+        "Gray&#x27;s test P = 0.130. Events of interest: Macrophage 0, Standard care 2. "
+        "Competing events observed: Macrophage 0, Standard care 1."
+    )
     assert "multi-organ" not in html
+    assert "Not run: no decompensation event in arm macrophage" in html
 
 
 def test_msc_report_shows_its_competing_risk_endpoints(msc_html: str) -> None:

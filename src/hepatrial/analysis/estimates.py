@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from hepatrial.analysis.adtte import PARAMS
 from hepatrial.analysis.labs import paramcd_for
 from hepatrial.analysis.results import TTE_PARAMS, Analysis, Context, EndpointResult, base_result
 from hepatrial.exceptions import DataCheckError
@@ -107,13 +108,21 @@ def _tte_rows(ctx: Context, a: Analysis) -> pd.DataFrame:
     return rows
 
 
+_STATS_NAMES = {
+    "cox": "cox_ph",
+    "cumulative_incidence": "cumulative_incidence",
+    "fine_gray": "fine_gray",
+}
+
+
 def time_to_event(ctx: Context, a: Analysis) -> EndpointResult:
-    """Kaplan-Meier at the horizon with log-rank, Cox hazard ratio, or cumulative incidence."""
+    """Kaplan-Meier at the horizon with log-rank, Cox hazard ratio, cumulative incidence with
+    Gray's test, or Fine-Gray subdistribution hazard ratio."""
     rows = _tte_rows(ctx, a)
     horizon = float(a.endpoint.time_horizon_days or rows["AVAL"].max())
     if a.estimator == "kaplan_meier":
         return _kaplan_meier(ctx, a, rows, horizon)
-    name = {"cox": "cox_ph", "cumulative_incidence": "cumulative_incidence"}[a.estimator]
+    name = _STATS_NAMES[a.estimator]
     try:
         estimator = getattr(importlib.import_module("hepatrial.stats"), name)
     except (AttributeError, ImportError) as exc:
@@ -126,7 +135,22 @@ def time_to_event(ctx: Context, a: Analysis) -> EndpointResult:
         )
     if a.estimator == "cox":
         return _cox(ctx, a, rows, estimator)
+    _check_competing(ctx, a)
+    if a.estimator == "fine_gray":
+        return _fine_gray(ctx, a, rows, estimator)
     return _cumulative_incidence(ctx, a, rows, horizon, estimator)
+
+
+def _check_competing(ctx: Context, a: Analysis) -> None:
+    """The endpoint's competing events must be those ADTTE codes as CRSTAT = 2."""
+    paramcd = TTE_PARAMS[a.endpoint.variable]
+    coded = {p.code: set(p.competing) for p in PARAMS}[paramcd]
+    named = set(a.endpoint.competing_events)
+    if named != coded:
+        raise DataCheckError(
+            f"endpoint {a.endpoint.id}: competing_events={sorted(named)} but ADTTE parameter "
+            f"{paramcd} codes {sorted(coded)} as competing (CRSTAT = 2); name exactly those"
+        )
 
 
 def _kaplan_meier(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float) -> EndpointResult:
@@ -210,6 +234,8 @@ def _cox(
 def _cumulative_incidence(
     ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float, estimator: Callable[..., Any]
 ) -> EndpointResult:
+    from hepatrial.stats import gray_test
+
     fit = estimator(rows["AVAL"], rows["CRSTAT"], group=rows["ARMCD"])
     at = fit.at([horizon])
     by_arm = {}
@@ -223,9 +249,11 @@ def _cumulative_incidence(
             "incidence": float(value["estimate"].iloc[0]) if len(value) else float("nan"),
             "variance": float(value["variance"].iloc[0]) if len(value) else float("nan"),
         }
-    p_value = None
-    if fit.tests is not None and not fit.tests.empty:
-        p_value = float(fit.tests.loc[fit.tests["cause"] == 1, "p_value"].iloc[0])
+    p_value, gray_note = None, "Gray's test not computed: no event of interest"
+    if (rows["CRSTAT"] == 1).any():
+        gray = gray_test(rows["AVAL"], rows["CRSTAT"], rows["ARMCD"], cause_of_interest=1)
+        p_value = float(gray.p_value)
+        gray_note = f"Gray's test χ² = {gray.statistic:.3f} on {gray.df} df"
     diff = by_arm[ctx.experimental]["incidence"] - by_arm[ctx.control]["incidence"]
     se = math.sqrt(by_arm[ctx.experimental]["variance"] + by_arm[ctx.control]["variance"])
     low, high = _wald(diff, se, a.conf_level)
@@ -241,7 +269,51 @@ def _cumulative_incidence(
         n=len(rows),
         by_arm=by_arm,
         test="gray",
-        note=f"{fit.method}; difference ± z·SE of independent arms; Gray's test",
+        note=f"{fit.method}; difference ± z·SE of independent arms; {gray_note}",
+    )
+
+
+def _fine_gray(
+    ctx: Context, a: Analysis, rows: pd.DataFrame, estimator: Callable[..., Any]
+) -> EndpointResult:
+    events = rows[rows["CRSTAT"] == 1].groupby("ARMCD").size()
+    empty = [arm for arm in (ctx.experimental, ctx.control) if int(events.get(arm, 0)) == 0]
+    if empty:
+        # monotone likelihood: the subdistribution hazard ratio runs to 0 or infinity
+        return base_result(
+            ctx,
+            a,
+            status="not run",
+            n=len(rows),
+            note=f"no {a.endpoint.variable.replace('_', ' ')} event in arm {empty[0]}: "
+            "the subdistribution hazard ratio has no finite estimate",
+        )
+    data = pd.DataFrame(
+        {
+            "time": rows["AVAL"].to_numpy(),
+            "cause": rows["CRSTAT"].to_numpy(),
+            "treated": (rows["ARMCD"] == ctx.experimental).astype(float).to_numpy(),
+        }
+    )
+    fit = estimator(
+        data,
+        time="time",
+        cause="cause",
+        covariates=["treated"],
+        cause_of_interest=1,
+        conf_level=a.conf_level,
+    )
+    return base_result(
+        ctx,
+        a,
+        estimate_label=f"subdistribution hazard ratio ({ctx.experimental} / {ctx.control})",
+        estimate=float(fit.hazard_ratio["treated"]),
+        ci_low=float(fit.ci.loc["treated", "ci_low"]),
+        ci_high=float(fit.ci.loc["treated", "ci_high"]),
+        p_value=float(fit.p_value["treated"]),
+        n=len(rows),
+        note=f"Fine-Gray regression (cmprsk::crr), sandwich SE, Wald CI; "
+        f"{fit.n_events} events, {fit.n_competing} competing",
     )
 
 

@@ -35,6 +35,8 @@ Estimator = Literal[
     "logrank",
     "cox",
     "cumulative_incidence",
+    "gray",
+    "fine_gray",
     "chisq",
     "chisq-yates",
     "fisher",
@@ -50,12 +52,18 @@ MeldVariant = Literal["unos_unrounded", "unos", "meld_na", "meld_3"]
 
 _ESTIMATORS_BY_KIND: dict[str, frozenset[str]] = {
     "change_from_baseline": frozenset({"ancova", "t-test", "welch"}),
-    "time_to_event": frozenset({"kaplan_meier", "logrank", "cox", "cumulative_incidence"}),
+    "time_to_event": frozenset(
+        {"kaplan_meier", "logrank", "cox", "cumulative_incidence", "fine_gray"}
+    ),
     "binary": frozenset({"chisq", "chisq-yates", "fisher"}),
     "count": frozenset({"poisson", "chisq", "chisq-yates", "fisher"}),
     "repeated_measures": frozenset({"mmrm"}),
 }
-_TESTS = frozenset({"t-test", "welch", "logrank", "chisq", "chisq-yates", "fisher"})
+_TESTS = frozenset({"t-test", "welch", "logrank", "gray", "chisq", "chisq-yates", "fisher"})
+_TESTS_BY_KIND: dict[str, frozenset[str]] = {
+    **_ESTIMATORS_BY_KIND,
+    "time_to_event": _ESTIMATORS_BY_KIND["time_to_event"] | {"gray"},
+}
 
 
 class Assumption(BaseModel):
@@ -366,7 +374,9 @@ class Endpoint(StrictModel):
                 f"estimator {wrong[0]!r} does not fit a {self.kind} endpoint; "
                 f"allowed: {', '.join(sorted(allowed))}"
             )
-        if self.test is not None and (self.test not in _TESTS or self.test not in allowed):
+        if self.test is not None and (
+            self.test not in _TESTS or self.test not in _TESTS_BY_KIND[self.kind]
+        ):
             raise ValueError(f"test {self.test!r} does not fit a {self.kind} endpoint")
         if (
             "ancova" in used
@@ -397,8 +407,15 @@ def _check_repeated(endpoint: Endpoint) -> None:
 def _check_time_to_event(endpoint: Endpoint) -> None:
     if endpoint.time_horizon_days is None:
         raise ValueError("a time_to_event endpoint needs time_horizon_days")
-    if endpoint.estimator == "cumulative_incidence" and not endpoint.competing_events:
-        raise ValueError("cumulative_incidence needs competing_events")
+    used = {endpoint.estimator, *(a.estimator for a in endpoint.additional)}
+    needing = sorted(used & {"cumulative_incidence", "fine_gray"})
+    if needing and not endpoint.competing_events:
+        raise ValueError(f"{needing[0]} needs competing_events (for example [death, transplant])")
+    if endpoint.test == "gray" and endpoint.estimator != "cumulative_incidence":
+        raise ValueError(
+            "Gray's test (test: gray) compares cumulative incidences: use it with "
+            "estimator: cumulative_incidence"
+        )
 
 
 def _check_events(endpoint: Endpoint) -> None:

@@ -12,7 +12,7 @@ An endpoint gets a cumulative incidence figure when its event has an ADTTE param
 
 Nothing else is drawn: a protocol without such an endpoint has no cumulative incidence section.
 Each figure is the Aalen-Johansen estimate by arm with a pointwise log(−log) 95% band and Gray's
-test; the caption counts the competing events observed in each arm.
+test; the caption counts the events of interest and the competing events observed in each arm.
 """
 
 from __future__ import annotations
@@ -112,9 +112,11 @@ def _caption(fit: Any, rows: pd.DataFrame, arms: Mapping[str, str], view: Compet
     if fit.tests is not None and not fit.tests.empty:
         p = fit.tests.loc[fit.tests["cause"] == 1, "p_value"]
         gray = f" Gray's test P = {tables.fmt_p(float(p.iloc[0]))}." if len(p) else ""
+    events = rows[rows["CRSTAT"] == 1].groupby("ARMCD").size()
     competing = rows[rows["CRSTAT"] == 2].groupby("ARMCD").size()
+    observed = ", ".join(f"{label} {int(events.get(arm, 0))}" for arm, label in arms.items())
     counts = ", ".join(f"{label} {int(competing.get(arm, 0))}" for arm, label in arms.items())
-    note = (
+    note = f" Events of interest: {observed}." + (
         f" Competing events observed: {counts}."
         if len(competing)
         else " No competing event was observed, so the curve equals 1 − Kaplan-Meier."

@@ -147,6 +147,7 @@ ESTIMATORS = {
     "kaplan_meier": "Kaplan-Meier, log-rank test",
     "cox": "Cox regression",
     "cumulative_incidence": "Aalen-Johansen, Gray's test",
+    "fine_gray": "Fine-Gray regression",
 }
 POPULATIONS = {"itt": "ITT", "treated": "Safety (treated)", "per_protocol": "Per protocol"}
 _MEASURES = {
@@ -157,6 +158,7 @@ _MEASURES = {
     "chisq-yates": "Risk difference",
     "poisson": "Rate ratio",
     "cox": "Hazard ratio",
+    "fine_gray": "Subdistribution hazard ratio",
 }
 
 
