@@ -44,7 +44,9 @@ def test_cli_walk_through(db_url: str, tmp_path: Path) -> None:
         "randomize", "P001", "--user", "inv", "--weight", "70", "--on", "2026-01-10", *db
     )
     assert "#1 ->" in randomized
-    code, output = _run("randomize", "P001", "--user", "inv", "--weight", "70", *db)
+    code, output = _run(
+        "randomize", "P001", "--user", "inv", "--weight", "70", "--on", "2026-01-10", *db
+    )
     assert code == 1 and "already randomized" in output
     _ok("record", "visit", "P001", "d7", "--on", "2026-01-17", "--user", "inv", *db)
     _ok(
