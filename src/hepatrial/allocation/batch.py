@@ -47,22 +47,29 @@ def simple_assignments(
     return core.arm_from_uniform(rng.random((n_trials, n_per_trial)), probabilities)
 
 
-def _block_sequences(
+def _block_arms(
     rng: np.random.Generator,
-    n_trials: int,
-    length: int,
+    counts: IntArray,
     ratio: tuple[int, ...],
     sizes: tuple[int, ...],
-) -> IntArray:
-    """``length`` arms per trial from consecutive permuted blocks of random size."""
+) -> tuple[IntArray, IntArray]:
+    """Arms of consecutive permuted blocks of random size, at least ``counts[t]`` for trial t.
+
+    Every trial draws the block sizes and sort keys of ``ceil(max(counts) / min(sizes))``
+    blocks (the random stream does not depend on the counts of single trials), but only the
+    blocks that start before a trial's count are sorted. Returns the arms of all trials one
+    after the other and the index of each trial's first arm.
+    """
+    n_trials = counts.size
+    length = int(counts.max(initial=0))
     n_blocks = -(-length // min(sizes)) if length else 0
     block_sizes = core.block_size_from_uniform(rng.random((n_trials, n_blocks)), sizes)
     keys = rng.random((n_trials, n_blocks, max(sizes)))
-    arms = core.block_arms_from_keys(keys, block_sizes, ratio).reshape(n_trials, -1)
-    # drop the -1 padding, keeping block order; every row holds at least ``length`` arms
-    real = arms >= 0
-    keep = real & (np.cumsum(real, axis=1, dtype=np.int32) <= length)
-    return arms[keep].reshape(n_trials, length)
+    starts = np.cumsum(block_sizes, axis=1) - block_sizes
+    needed = starts < counts[:, None]
+    arms = core.block_arms_from_keys(keys[needed], block_sizes[needed], ratio)
+    per_trial = np.where(needed, block_sizes, 0).sum(axis=1)
+    return arms[arms >= 0], np.cumsum(per_trial) - per_trial
 
 
 def permuted_block_assignments(
@@ -83,29 +90,31 @@ def permuted_block_assignments(
     ratio_t = core.check_ratio(ratio)
     sizes = core.check_block_sizes(block_sizes, ratio_t)
     if strata is None:
-        return _block_sequences(rng, n_trials, n_per_trial, ratio_t, sizes)
+        arms, first = _block_arms(rng, np.full(n_trials, n_per_trial), ratio_t, sizes)
+        sequence: IntArray = arms[first[:, None] + np.arange(n_per_trial)]
+        return sequence
     strata = np.asarray(strata)
     if strata.shape != (n_trials, n_per_trial):
         raise AllocationError(
             f"strata must have shape (n_trials, n_per_trial) = {(n_trials, n_per_trial)}; "
             f"got {strata.shape}"
         )
-    # each stratum's sequence is appended to ``sequences``; ``column`` points every participant
-    # to its position there (the j-th participant of a stratum takes its j-th arm)
+    # the j-th participant of a stratum takes its j-th arm: ``column`` points every participant
+    # to that arm in the concatenated arms of all strata and trials
     column = np.zeros((n_trials, n_per_trial), dtype=np.int64)
     if n_per_trial == 0:
         return column
-    counter = np.int64 if n_per_trial >= 1 << 31 else np.int32
+    counter = np.int32 if n_per_trial < 1 << 31 else np.int64
     sequences, offset = [], 0
     for stratum in _levels(strata):
         mask = strata == stratum
-        rank: npt.NDArray[np.integer[Any]] = np.cumsum(mask, axis=1, dtype=counter)
-        length = int(rank[:, -1].max())
-        sequences.append(_block_sequences(rng, n_trials, length, ratio_t, sizes))
-        rank += offset - 1
-        np.copyto(column, rank, where=mask)
-        offset += length
-    return np.take_along_axis(np.concatenate(sequences, axis=1), column, axis=1)
+        rank: IntArray = np.cumsum(mask, axis=1, dtype=counter)  # narrow counts: faster
+        arms, first = _block_arms(rng, rank[:, -1], ratio_t, sizes)
+        column = np.where(mask, rank + (first + (offset - 1))[:, None], column)
+        sequences.append(arms)
+        offset += arms.size
+    assigned: IntArray = np.concatenate(sequences)[column]
+    return assigned
 
 
 def _levels(strata: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -113,8 +122,9 @@ def _levels(strata: npt.NDArray[Any]) -> npt.NDArray[Any]:
     if strata.dtype.kind in "iu" and strata.size:
         low, high = int(strata.min()), int(strata.max())
         if high - low < 1 << 16:
-            present = np.flatnonzero(np.bincount((strata - low).ravel()))
-            return (present + low).astype(strata.dtype)
+            base = 0 if 0 <= low and high < 1 << 16 else low  # no shifted copy when small
+            counts = np.bincount(strata.ravel() - base if base else strata.ravel())
+            return (np.flatnonzero(counts[low - base :]) + low).astype(strata.dtype)
     return np.unique(strata)
 
 

@@ -273,8 +273,10 @@ def logrank_components_rows(
     if time.size == 0:
         return _components_from_runs(None, n_segments, k)
     order = np.argsort(time, axis=1)
-    t = np.take_along_axis(time, order, axis=1)
-    packed = np.take_along_axis(group.astype(np.int64) * 2 + event, order, axis=1).ravel()
+    order += np.arange(0, time.size, m)[:, None]  # flat positions, for 1-d takes
+    flat = order.ravel()
+    t = time.ravel().take(flat).reshape(n_segments, m)
+    packed = (group.astype(np.int64) * 2 + event).ravel().take(flat)
     new_run = np.ones((n_segments, m), dtype=bool)
     np.not_equal(t[:, 1:], t[:, :-1], out=new_run[:, 1:])
     starts = np.flatnonzero(new_run)
