@@ -137,7 +137,7 @@ class EligiblePool:
         """
         index = rng.integers(0, POOL_PATIENTS, size=(n_trials, n))
         failures = rng.negative_binomial(n, self.eligible_fraction, size=n_trials)
-        return {k: v[index] for k, v in self.values.items()}, n + failures.astype(np.float64)
+        return {k: v.take(index) for k, v in self.values.items()}, n + failures.astype(np.float64)
 
 
 @lru_cache(maxsize=8)
