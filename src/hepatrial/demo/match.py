@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats as scipy_stats
 
+from hepatrial.demo._arms import arms_at_published_sizes
 from hepatrial.demo._labs import labs_for_meld
 from hepatrial.demo.records import (
     AdverseEventRecord,
@@ -478,21 +479,6 @@ def _figures() -> tuple[PublishedFigure, ...]:
     )
 
 
-def check_arms(arms: Sequence[str] | None, seed: int) -> np.ndarray:
-    """The arm of each candidate: ``arms`` as given (checked) or a seeded permutation."""
-    if arms is None:
-        pool = np.array([ARMS[0]] * N_MACROPHAGE + [ARMS[1]] * N_CONTROL)
-        return np.asarray(np.random.default_rng([seed, 1]).permutation(pool))
-    array = np.asarray(list(arms))
-    sizes = (int(np.sum(array == ARMS[0])), int(np.sum(array == ARMS[1])))
-    if array.size != N_MACROPHAGE + N_CONTROL or sizes != (N_MACROPHAGE, N_CONTROL):
-        raise ValueError(
-            f"arms must allocate {N_MACROPHAGE} to {ARMS[0]!r} and {N_CONTROL} to {ARMS[1]!r} "
-            f"(the published arm sizes); got {sizes} of {array.size}"
-        )
-    return array
-
-
 def reconstruct(seed: int = SEED, arms: Sequence[str] | None = None) -> ReconstructedTrial:
     """Rebuild MATCH as synthetic participants consistent with the published aggregates.
 
@@ -500,7 +486,7 @@ def reconstruct(seed: int = SEED, arms: Sequence[str] | None = None) -> Reconstr
     allocated by the randomization service; without it a seeded permutation is used.
     """
     people = candidates(seed)
-    allocated = check_arms(arms, seed)
+    allocated = arms_at_published_sizes(arms, seed, ((ARMS[0], N_MACROPHAGE), (ARMS[1], N_CONTROL)))
     rng = np.random.default_rng([seed, 2])
     baseline = np.array([c.baseline["meld"] for c in people])
     changes = primary_changes(allocated == ARMS[0], baseline, rng)

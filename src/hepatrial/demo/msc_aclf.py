@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hepatrial.demo._arms import arms_at_published_sizes
 from hepatrial.demo.records import (
     AdverseEventRecord,
     Candidate,
@@ -353,21 +354,6 @@ def _figures() -> tuple[PublishedFigure, ...]:
     )
 
 
-def check_arms(arms: Sequence[str] | None, seed: int) -> np.ndarray:
-    """The arm of each candidate: ``arms`` as given (checked) or a seeded permutation."""
-    if arms is None:
-        pool = np.array([ARMS[0]] * N_MSC + [ARMS[1]] * N_SMT)
-        return np.asarray(np.random.default_rng([seed, 1]).permutation(pool))
-    array = np.asarray(list(arms))
-    sizes = (int(np.sum(array == ARMS[0])), int(np.sum(array == ARMS[1])))
-    if array.size != N_MSC + N_SMT or sizes != (N_MSC, N_SMT):
-        raise ValueError(
-            f"arms must allocate {N_MSC} to {ARMS[0]!r} and {N_SMT} to {ARMS[1]!r} "
-            f"(the published arm sizes); got {sizes} of {array.size}"
-        )
-    return array
-
-
 def reconstruct(
     seed: int = SEED, arms: Sequence[str] | None = None, logrank_p: LogrankP = project_logrank_p
 ) -> ReconstructedTrial:
@@ -377,7 +363,7 @@ def reconstruct(
     allocated by the randomization service); without it a seeded permutation is used.
     """
     people = candidates(seed)
-    allocated = check_arms(arms, seed)
+    allocated = arms_at_published_sizes(arms, seed, ((ARMS[0], N_MSC), (ARMS[1], N_SMT)))
     rng = np.random.default_rng([seed, 2])
     death_days = search_death_days(rng, logrank_p)
     fates = {
