@@ -2,10 +2,14 @@
 
 Each client is a separate process (spawn) with its own connection. Participants are screened
 first (not timed); then all clients start together and randomize their share through
-:func:`hepatrial.service.randomize`, the full operation: lock, allocation history, concealed
-minimisation (MATCH protocol), planned doses, audit chain, commit. Prints randomizations per
-second, p50/p99 latency per backend, the goal (>= 200/s and p99 < 100 ms with 16 clients on
-PostgreSQL) and the PostgreSQL/SQLite ratio.
+:func:`hepatrial.service.randomize`, the full operation: checks, lock, allocation history,
+concealed minimisation (MATCH protocol), planned doses, audit chain, commit (durable:
+``synchronous_commit`` is left on). Each latency runs from the client's call to the return
+after its commit; the rate is all randomizations over the wall time from the common start to
+the last commit. Prints randomizations per second, p50/p99 latency per backend, the goal
+(>= 200/s and p99 < 100 ms with 16 clients on PostgreSQL), the PostgreSQL/SQLite ratio and
+the machine's load average before and after each run: on a machine shared with other work the
+figures are lower than on an idle one.
 
 Usage: ``python benchmarks/bench_allocation.py [--clients 16] [--participants 800]``
 (PostgreSQL from ``HEPATRIAL_BENCH_POSTGRES``, default the local ``test`` database as admin;
@@ -93,6 +97,11 @@ def _setup(url: str) -> None:
         add_user(session, user_id="inv", role="investigator", user="adm")
 
 
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def run(url: str, label: str, clients: int, participants: int) -> dict[str, float]:
     """Set up a trial at ``url``, screen, then time ``clients`` concurrent randomizers."""
     _setup(url)
@@ -104,11 +113,13 @@ def run(url: str, label: str, clients: int, participants: int) -> dict[str, floa
         pool.starmap(
             _screen, [(url, codes[c::clients], aetiologies[c::clients]) for c in range(clients)]
         )
+        load_before = _load()
         start_at = time.time() + 2.0
         results = pool.starmap(
             _client, [(url, codes[c::clients], start_at) for c in range(clients)]
         )
         wall = time.time() - start_at
+        load_after = _load()
     latencies = np.concatenate([np.asarray(r) for r in results])
     stats = {
         "rate": participants / wall,
@@ -121,6 +132,7 @@ def run(url: str, label: str, clients: int, participants: int) -> dict[str, floa
         f"{stats['rate']:7.1f}/s  p50 {stats['p50_ms']:6.1f} ms  p99 {stats['p99_ms']:6.1f} ms "
         f"({stats['wall_s']:.1f} s)"
     )
+    print(f"{'':<11} {load_before} before, {load_after} after")
     return stats
 
 
@@ -134,7 +146,10 @@ def main() -> None:
 
     from hepatrial.store import dispose_engines
 
-    print(f"hepatrial randomization benchmark on {os.cpu_count()} cores")
+    print(
+        f"hepatrial randomization benchmark on {os.cpu_count()} cores ({_load()}; the machine "
+        "may be shared with other work, which lowers these figures)"
+    )
     admin_dsn = ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     name = f"hepatrial_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_dsn, autocommit=True) as connection:

@@ -1,12 +1,16 @@
 """Concealed randomization and dosing.
 
 :func:`randomize` is one transaction that serializes with every other randomization of the
-trial: PostgreSQL locks the trial row (``SELECT ... FOR UPDATE``), SQLite holds the database
-write lock from ``BEGIN IMMEDIATE``. Inside it the allocation history is read, the allocator
-(:mod:`hepatrial.allocation`) computes the next arm from the sealed seed, and the
-randomization, the planned doses and their audit entries are written; a crash at any point
-leaves all of them or none. The seed is read only here and in :func:`verify_allocations`,
-and never returned.
+trial. Everything that does not depend on the allocation history is done first, without a
+lock: the user, participant and latest screening are read (with any earlier randomization of
+the participant), the protocol checks run, the doses of every arm are planned and the new rows'
+keys are reserved. Then the audit head is locked (``SELECT ... FOR UPDATE`` on PostgreSQL,
+sent together with the read of the allocation history; SQLite holds the database write lock
+from ``BEGIN IMMEDIATE``), the allocator (:mod:`hepatrial.allocation`) computes the next arm
+from the sealed seed, and the randomization, the planned doses of that arm and their audit
+entries are written in one statement sent with ``COMMIT``; a crash at any point leaves all of
+them or none. The seed is read only here and in :func:`verify_allocations`, and never
+returned.
 
 Fault injection: when the environment variable ``HEPATRIAL_PAUSE_BEFORE_COMMIT`` holds a
 number of seconds, every audited commit sleeps that long after all its rows and audit entries
@@ -18,14 +22,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
-from hepatrial.allocation import Allocator, PriorAssignment, ReplayReport
+from hepatrial.allocation import Allocator, Assignment, PriorAssignment, ReplayReport
 from hepatrial.exceptions import AllocationError, EligibilityError, RecordError
-from hepatrial.protocol.dosing import check_dose, plan_doses
+from hepatrial.protocol.dosing import PlannedDose, check_dose, plan_doses
 from hepatrial.protocol.models import Protocol
 from hepatrial.service._common import (
     CLINICAL_ROLES,
@@ -37,7 +42,8 @@ from hepatrial.service._common import (
     write_operation,
 )
 from hepatrial.store import AllocationSecret, Dose, Randomization, Screening, Trial
-from hepatrial.store.audit import lock_head_with
+from hepatrial.store.base import utc_now
+from hepatrial.store.writes import AuditedRows, insert_audited, lock_and_read, reserve_ids
 
 
 @dataclass(frozen=True)
@@ -66,13 +72,32 @@ class RandomizationResult:
         )
 
 
-def _latest_screening(session: Session, participant_id: str) -> Screening:
-    screening = session.execute(
-        select(Screening)
-        .where(Screening.participant_id == participant_id)
-        .order_by(Screening.screened_on.desc(), Screening.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+_SCREENING = (
+    Screening.id,
+    Screening.screened_on,
+    Screening.eligible,
+    Screening.status,
+    Screening.criteria,
+    Screening.factors,
+)
+
+
+_EARLIER = (Randomization.randomized_on, Randomization.sequence_number, Randomization.arm)
+
+
+def _latest_screening(session: Session, participant_id: str) -> Row[Any]:
+    """The latest screening, refused unless eligible, with any committed randomization."""
+    screening = (
+        session.connection()
+        .execute(
+            select(*_SCREENING, *_EARLIER)
+            .outerjoin(Randomization, Randomization.participant_id == Screening.participant_id)
+            .where(Screening.participant_id == participant_id)
+            .order_by(Screening.screened_on.desc(), Screening.id.desc())
+            .limit(1)
+        )
+        .one_or_none()
+    )
     if screening is None:
         raise EligibilityError(f"participant {participant_id!r} has not been screened")
     if not screening.eligible:
@@ -84,14 +109,14 @@ def _latest_screening(session: Session, participant_id: str) -> Screening:
     return screening
 
 
-def _check_timing(protocol: Protocol, screening: Screening, on: dt.date) -> None:
-    age = (on - screening.screened_on).days
+def _check_timing(protocol: Protocol, screened_on: dt.date, on: dt.date) -> None:
+    age = (on - screened_on).days
     limit = protocol.eligibility.lab_max_age_days
     if age < 0:
-        raise RecordError(f"randomized_on={on} is before the screening of {screening.screened_on}")
+        raise RecordError(f"randomized_on={on} is before the screening of {screened_on}")
     if age > limit:
         raise EligibilityError(
-            f"the screening of {screening.screened_on} is {age} days old on {on}; the protocol "
+            f"the screening of {screened_on} is {age} days old on {on}; the protocol "
             f"accepts screening labs up to {limit} days old: screen the participant again"
         )
 
@@ -115,24 +140,34 @@ def _store_key(session: Session, trial: Trial) -> str:
     return f"{url}|{trial.id}|{trial.seed_commitment}|{trial.created_at.isoformat()}"
 
 
-def _history(session: Session, key: str) -> _Sequence:
+_HISTORY = (
+    select(
+        Randomization.sequence_number,
+        Randomization.arm,
+        Randomization.factors,
+        Randomization.participant_id,
+    )
+    .where(Randomization.sequence_number >= bindparam("start"))
+    .order_by(Randomization.sequence_number)
+)
+
+
+def _history(session: Session, key: str, *, lock: bool = False) -> _Sequence:
     """The committed allocation history, read incrementally (allocations are append-only).
 
     Only rows after the cached ones are read; the last cached row is read again and must
-    match, otherwise (a different store at the same URL) the whole history is reloaded.
+    match, otherwise (a different store at the same URL) the whole history is reloaded. With
+    ``lock`` the audit head is locked first, in the same round trip on PostgreSQL
+    (:func:`~hepatrial.store.writes.lock_and_read`), and the read sees every randomization
+    committed before the lock was granted.
     """
     cached = _sequences.get(key) or _Sequence([], [])
     start = len(cached.history)
-    rows = session.execute(
-        select(
-            Randomization.sequence_number,
-            Randomization.arm,
-            Randomization.factors,
-            Randomization.participant_id,
-        )
-        .where(Randomization.sequence_number >= max(start, 1))
-        .order_by(Randomization.sequence_number)
-    ).all()
+    params = {"start": max(start, 1)}
+    if lock:
+        rows = lock_and_read(session, _HISTORY, params)[1]
+    else:
+        rows = session.connection().execute(_HISTORY, params).all()
     if start:
         first = rows[0] if rows else None
         if first is None or first[0] != start or first[3] != cached.participants[-1]:
@@ -155,9 +190,11 @@ def _history(session: Session, key: str) -> _Sequence:
 def _seed(session: Session, trial: Trial, key: str) -> bytes:
     seed = _seeds.get(key)
     if seed is None:
-        seed = session.execute(
-            select(AllocationSecret.seed).where(AllocationSecret.trial_id == trial.id)
-        ).scalar_one()
+        seed = (
+            session.connection()
+            .execute(select(AllocationSecret.seed).where(AllocationSecret.trial_id == trial.id))
+            .scalar_one()
+        )
         _seeds[key] = seed
     return seed
 
@@ -169,13 +206,10 @@ def _allocator(trial: Trial, protocol: Protocol) -> Allocator:
     return allocator
 
 
-def _refuse_repeat(session: Session, participant_id: str) -> None:
-    already = session.execute(
-        select(Randomization).where(Randomization.participant_id == participant_id)
-    ).scalar_one()
+def _refuse_repeat(participant_id: str, randomized_on: dt.date, number: int, arm: str) -> NoReturn:
     raise AllocationError(
-        f"participant {participant_id!r} was already randomized on {already.randomized_on} "
-        f"(#{already.sequence_number}, arm {already.arm!r}); a participant is randomized once"
+        f"participant {participant_id!r} was already randomized on {randomized_on} "
+        f"(#{number}, arm {arm!r}); a participant is randomized once"
     )
 
 
@@ -185,6 +219,74 @@ def _needs_weight(protocol: Protocol, weight_kg: float | None) -> None:
             f"weight_kg is required to randomize in {protocol.id}: doses are planned from it "
             "at randomization"
         )
+
+
+@dataclass(frozen=True)
+class _Request:
+    """Everything a randomization needs that does not depend on the allocation history."""
+
+    participant_id: str
+    user: str
+    on: dt.date
+    weight_kg: float | None
+    screening_id: int
+    factors: dict[str, str]
+    key: str
+    seed: bytes
+    allocator: Allocator
+    doses: dict[str, tuple[PlannedDose, ...]]
+    randomization_id: int
+    dose_ids: list[int]
+
+
+def _dose_plans(
+    protocol: Protocol, weight_kg: float | None, on: dt.date
+) -> dict[str, tuple[PlannedDose, ...]]:
+    """Planned doses of every arm (the arm is not known until the allocation is made)."""
+    if weight_kg is None:
+        return {arm: () for arm in protocol.arm_ids}
+    return {
+        arm: plan_doses(protocol, weight_kg=float(weight_kg), randomization_date=on, arm=arm).doses
+        for arm in protocol.arm_ids
+    }
+
+
+def _prepare(
+    session: Session, participant_id: str, user: str, on: dt.date, weight_kg: float | None
+) -> _Request:
+    """Checks and reads that need no lock: user, participant, screening, protocol, dose plans.
+
+    Users, participants and screenings are not changed by randomization (screenings are
+    append-only), so reading them before the serialized part is as safe as reading them in it.
+    A participant randomized already is refused here; the check is repeated under the lock
+    against the committed history, for a randomization committed in between.
+    """
+    acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
+    get_participant(session, participant_id, acting)
+    screening = _latest_screening(session, participant_id)
+    trial = get_trial(session)
+    protocol = trial_protocol(trial)
+    key = _store_key(session, trial)
+    if screening.sequence_number is not None:
+        _refuse_repeat(participant_id, *screening[-len(_EARLIER) :])
+    _needs_weight(protocol, weight_kg)
+    _check_timing(protocol, screening.screened_on, on)
+    doses = _dose_plans(protocol, weight_kg, on)
+    ids = reserve_ids(session, {Randomization: 1, Dose: max(map(len, doses.values()), default=0)})
+    return _Request(
+        participant_id=participant_id,
+        user=user,
+        on=on,
+        weight_kg=weight_kg,
+        screening_id=screening.id,
+        factors=dict(screening.factors),
+        key=key,
+        seed=_seed(session, trial, key),
+        allocator=_allocator(trial, protocol),
+        doses=doses,
+        randomization_id=ids[Randomization][0],
+        dose_ids=ids[Dose],
+    )
 
 
 def randomize(
@@ -220,49 +322,32 @@ def randomize(
     """
     on = randomized_on or dt.date.today()
     with write_operation(session, user):
-        # User, participant and screening are read before the trial row is locked, so that
-        # on PostgreSQL the serialized part is as short as possible (screenings are append-only).
-        acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
-        get_participant(session, participant_id, acting)
-        screening = _latest_screening(session, participant_id)
-        trial = get_trial(session)
-        # Serializes randomizations from here to commit: the trial row and the audit head
-        # are locked together (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite).
-        lock_head_with(session, select(Trial.id).where(Trial.id == trial.id))
-        protocol = trial_protocol(trial)
-        key = _store_key(session, trial)
-        seed = _seed(session, trial, key)
-        sequence = _history(session, key)
-        if participant_id in sequence.randomized:
-            _refuse_repeat(session, participant_id)
-        _needs_weight(protocol, weight_kg)
-        _check_timing(protocol, screening, on)
-        assignment = _allocator(trial, protocol).assign(
-            seed=seed, history=sequence.history, factors=dict(screening.factors)
+        request = _prepare(session, participant_id, user, on, weight_kg)
+        # Serialized from here to commit: the audit head, which every audited write locks
+        # before it commits, is locked now (SELECT ... FOR UPDATE on PostgreSQL; on SQLite
+        # BEGIN IMMEDIATE took the write lock). Inside: the history read (sent with the
+        # lock), the allocation, and one write sent with COMMIT.
+        sequence = _history(session, request.key, lock=True)
+        if participant_id in sequence.randomized:  # by another process since _prepare
+            earlier = session.connection().execute(
+                select(*_EARLIER).where(Randomization.participant_id == participant_id)
+            )
+            _refuse_repeat(participant_id, *earlier.one())
+        assignment = request.allocator.assign(
+            seed=request.seed, history=sequence.history, factors=request.factors
         )
-        row = Randomization(
-            participant_id=participant_id,
-            screening_id=screening.id,
-            sequence_number=assignment.sequence_number,
-            arm=assignment.arm,
-            stratum=assignment.stratum or _stratum(assignment.factors),
-            factors=dict(assignment.factors),
-            method=assignment.method,
-            randomized_on=on,
-            randomized_by=user,
-            weight_kg=weight_kg,
-        )
-        session.add(row)
-        planned = _plan(session, protocol, row) if weight_kg is not None else ()
-        session.flush()
+        planned = request.doses[assignment.arm]
+        row = _randomization_row(request, assignment)
+        rows: list[AuditedRows] = [(Randomization, [row]), (Dose, _dose_rows(request, planned))]
+        insert_audited(session, rows, at_commit=True)
     return RandomizationResult(
         participant_id=participant_id,
-        sequence_number=row.sequence_number,
-        arm=row.arm,
-        stratum=row.stratum,
-        method=row.method,
+        sequence_number=assignment.sequence_number,
+        arm=assignment.arm,
+        stratum=row["stratum"],
+        method=assignment.method,
         randomized_on=on,
-        planned_doses=planned,
+        planned_doses=tuple((d.intervention, d.dose_number, d.target_date) for d in planned),
     )
 
 
@@ -271,29 +356,47 @@ def _stratum(factors: object) -> str:
     return "|".join(f"{k}={v}" for k, v in sorted(levels.items())) or "all"
 
 
-def _plan(
-    session: Session, protocol: Protocol, row: Randomization
-) -> tuple[tuple[str, int, dt.date], ...]:
-    weight = float(row.weight_kg or 0.0)
-    plan = plan_doses(protocol, weight_kg=weight, randomization_date=row.randomized_on, arm=row.arm)
-    for dose in plan.doses:
-        session.add(
-            Dose(
-                participant_id=row.participant_id,
-                intervention=dose.intervention,
-                dose_number=dose.dose_number,
-                planned_day=dose.day,
-                planned_date=dose.target_date,
-                window_start=dose.window_start,
-                window_end=dose.window_end,
-                unit=dose.unit,
-                weight_kg=weight,
-                planned_amount_per_kg=dose.amount_per_kg,
-                planned_total=dose.total,
-                status="planned",
-            )
-        )
-    return tuple((d.intervention, d.dose_number, d.target_date) for d in plan.doses)
+def _randomization_row(request: _Request, assignment: Assignment) -> dict[str, Any]:
+    return {
+        "id": request.randomization_id,
+        "participant_id": request.participant_id,
+        "screening_id": request.screening_id,
+        "sequence_number": assignment.sequence_number,
+        "arm": assignment.arm,
+        "stratum": assignment.stratum or _stratum(assignment.factors),
+        "factors": dict(assignment.factors),
+        "method": assignment.method,
+        "randomized_on": request.on,
+        "randomized_at": utc_now(),
+        "randomized_by": request.user,
+        "weight_kg": request.weight_kg,
+    }
+
+
+def _dose_rows(request: _Request, planned: tuple[PlannedDose, ...]) -> list[dict[str, Any]]:
+    weight = float(request.weight_kg or 0.0)
+    return [
+        {
+            "id": dose_id,
+            "participant_id": request.participant_id,
+            "intervention": dose.intervention,
+            "dose_number": dose.dose_number,
+            "planned_day": dose.day,
+            "planned_date": dose.target_date,
+            "window_start": dose.window_start,
+            "window_end": dose.window_end,
+            "unit": dose.unit,
+            "weight_kg": weight,
+            "planned_amount_per_kg": dose.amount_per_kg,
+            "planned_total": dose.total,
+            "status": "planned",
+            "given_on": None,
+            "given_total": None,
+            "given_amount_per_kg": None,
+            "deviation": None,
+        }
+        for dose_id, dose in zip(request.dose_ids, planned, strict=False)
+    ]
 
 
 def _planned_dose(

@@ -2,23 +2,30 @@
 
 How it works
 ------------
-A ``Session`` made by :func:`hepatrial.store.engine.session_factory` carries three hooks.
+A ``Session`` made by :func:`hepatrial.store.engine.session_factory` carries four hooks.
 ``after_flush`` describes every inserted, updated or deleted
 :class:`~hepatrial.store.base.Audited` row: the acting user (:func:`acting_as`), the table, the
 record id, the action and the row before and after as canonical JSON. ``before_commit``
 appends these descriptions to ``audit_log`` in the same transaction, just before it commits;
-``after_rollback`` forgets them. Each entry's hash is
+``after_commit`` and ``after_rollback`` forget what was kept for the transaction. Each entry's
+hash is
 
 .. math:: h_i = \\mathrm{SHA256}(\\mathrm{canonical\\_json}(seq_i, time_i, user_i, table_i,
           record_i, action_i, before_i, after_i, h_{i-1}))
 
 with :math:`h_0` = 64 zeros, canonical JSON being sorted keys, no spaces, UTF-8. The single
-``audit_head`` row holds the last sequence number and hash; it is read ``FOR UPDATE``, so
-concurrent writers append one after another and the chain never forks, and the lock is held
-only from the append to the commit. Because the log is written in the same transaction as
-the data, a rolled-back or killed transaction leaves neither. (For crash tests only: when the
-environment variable ``HEPATRIAL_PAUSE_BEFORE_COMMIT`` holds seconds, the commit sleeps that
-long after the audit entries are written, so a test can kill the process there.)
+``audit_head`` row holds the last sequence number and hash; it is read ``FOR UPDATE``
+(:func:`lock_audit_head`), so concurrent writers append one after another and the chain never
+forks; the lock is held from the append (or, for a randomization, from its history read) to the
+commit. Because the log is written in the same transaction as the data, a rolled-back or killed
+transaction leaves neither. On PostgreSQL the audit rows and the new head are one statement
+(each insert a data-modifying CTE of the head update, its SQL built once per shape) and, with
+psycopg, that statement and ``COMMIT`` are sent together in pipeline mode: one round trip while
+the head is locked. Rows written without ORM objects (:mod:`hepatrial.store.writes`) are
+chained by the same functions. (For crash tests only: when the environment variable
+``HEPATRIAL_PAUSE_BEFORE_COMMIT`` holds seconds, the commit sleeps that long after the audit
+entries are written and before ``COMMIT``, which is then sent on its own, so a test can kill
+the process there.)
 
 :func:`verify_audit` recomputes the chain, then replays it and compares the final state of
 every record with the tables, so a direct SQL edit of either the log or the data is found and
@@ -33,13 +40,25 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Table,
+    TextClause,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
 
@@ -51,8 +70,13 @@ GENESIS_HASH = "0" * 64
 ACTOR_KEY = "hepatrial.actor"
 PENDING_KEY = "hepatrial.audit_pending"
 HEAD_KEY = "hepatrial.audit_head"
+APPENDED_KEY = "hepatrial.audit_appended"
+RESERVED_KEY = "hepatrial.reserved_ids"
+DEFERRED_KEY = "hepatrial.deferred_writes"
 PAUSE_VARIABLE = "HEPATRIAL_PAUSE_BEFORE_COMMIT"
 _log = logging.getLogger(__name__)
+_AUDIT_TABLE: Table = Base.metadata.tables["audit_log"]
+_HEAD_TABLE: Table = Base.metadata.tables["audit_head"]
 
 
 def canonical_json(value: Any) -> str:
@@ -143,24 +167,35 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
         )
 
 
-def lock_head_with(session: Session, statement: Select[Any]) -> Row[Any]:
-    """Run ``statement`` joined to the audit head, locking both ``FOR UPDATE`` in one round trip.
+def lock_audit_head(session: Session) -> tuple[int, str]:
+    """Lock the audit head ``FOR UPDATE`` now; return its (last sequence number, last hash).
 
-    The head's sequence number and hash are kept for this transaction's commit, which then
-    appends without reading the head again. Used by randomization, which must lock the trial
-    row anyway: one statement instead of two inside the serialized part.
+    Every audited transaction takes this lock before it commits, so holding it serializes the
+    caller with every other writer until commit; randomization takes it before reading the
+    allocation history. The head is kept for this transaction's appends, which then do not
+    read it again. On SQLite the write lock of ``BEGIN IMMEDIATE`` already serializes writers.
     """
-    joined = statement.add_columns(AuditHead.last_seq, AuditHead.last_hash).join(
-        AuditHead, AuditHead.id == 1
-    )
-    row = session.execute(joined.with_for_update()).one()
-    session.info[HEAD_KEY] = (row.last_seq, row.last_hash)
-    return row
+    locked = session.info.get(HEAD_KEY)
+    if locked is None:
+        row = session.connection().execute(LOCK_HEAD).one()
+        locked = session.info[HEAD_KEY] = (row.last_seq, row.last_hash)
+    return locked
 
 
-def _chained_rows(
+LOCK_HEAD = (
+    select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+)
+
+
+def chain_entries(
     pending: list[dict[str, Any]], seq: int, prev_hash: str
 ) -> tuple[list[dict[str, Any]], int, str]:
+    """Audit rows for ``pending`` changes appended after (``seq``, ``prev_hash``).
+
+    Each change names ``user_id``, ``table_name``, ``record_id``, ``action``, ``before`` and
+    ``after``; the rows add ``seq``, ``recorded_at``, ``prev_hash`` and ``hash`` (see the module
+    docstring). Returns the rows, the last sequence number and the last hash.
+    """
     now = utc_now()
     rows: list[dict[str, Any]] = []
     for change in pending:
@@ -172,32 +207,126 @@ def _chained_rows(
     return rows, seq, prev_hash
 
 
+def _values_sql(table: Table, prefix: str, count: int) -> tuple[str, list[BindParameter[Any]]]:
+    """``INSERT INTO table (...) VALUES (...), ...`` with named, typed parameters."""
+    cols = list(table.columns)
+    names = ", ".join(f'"{c.name}"' for c in cols)
+    rows = ", ".join(
+        "(" + ", ".join(f":{prefix}_{i}_{c.key}" for c in cols) + ")" for i in range(count)
+    )
+    binds = [bindparam(f"{prefix}_{i}_{c.key}", type_=c.type) for i in range(count) for c in cols]
+    return f'INSERT INTO "{table.name}" ({names}) VALUES {rows}', binds
+
+
+@cache
+def _postgres_statement(shape: tuple[tuple[str, int], ...], n_audit: int) -> TextClause:
+    """Head update with one data-modifying CTE per table and one for the audit rows.
+
+    Written as SQL text, built once per shape: SQLAlchemy does not cache the compiled form of
+    multi-row ``insert().values([...])``, and compiling it anew would take longer than
+    running it.
+    """
+    parts, binds = [], []
+    for index, (name, count) in enumerate(shape):
+        sql, table_binds = _values_sql(Base.metadata.tables[name], f"t{index}", count)
+        parts.append(f'"new_{name}" AS ({sql})')
+        binds += table_binds
+    sql, audit_binds = _values_sql(_AUDIT_TABLE, "audit", n_audit)
+    parts.append(f'"appended" AS ({sql})')
+    move_head = (
+        'UPDATE "audit_head" SET "last_seq" = :head_seq, "last_hash" = :head_hash WHERE "id" = 1'
+    )
+    statement = text(f"WITH {', '.join(parts)} {move_head}")
+    return statement.bindparams(
+        *binds,
+        *audit_binds,
+        bindparam("head_seq", type_=_HEAD_TABLE.c.last_seq.type),
+        bindparam("head_hash", type_=_HEAD_TABLE.c.last_hash.type),
+    )
+
+
+def _flat(prefix: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        f"{prefix}_{i}_{key}": value for i, row in enumerate(rows) for key, value in row.items()
+    }
+
+
+def append_entries(
+    connection: Connection,
+    audit_rows: list[dict[str, Any]],
+    seq: int,
+    last_hash: str,
+    tables: Sequence[tuple[Table, list[dict[str, Any]]]] = (),
+) -> None:
+    """Write ``tables``' rows, the chained ``audit_rows`` and the new head (``seq``, ``last_hash``).
+
+    On PostgreSQL one statement does it all (each insert a data-modifying CTE of the head
+    update); elsewhere one statement per table. The caller holds the head lock.
+    """
+    if connection.dialect.name == "postgresql":
+        shape = tuple((table.name, len(rows)) for table, rows in tables)
+        params = {"head_seq": seq, "head_hash": last_hash, **_flat("audit", audit_rows)}
+        for index, (_, rows) in enumerate(tables):
+            params.update(_flat(f"t{index}", rows))
+        connection.execute(_postgres_statement(shape, len(audit_rows)), params)
+        return
+    for table, rows in tables:
+        connection.execute(insert(table), rows)
+    connection.execute(insert(AuditEntry), audit_rows)
+    connection.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=last_hash)
+    )
+
+
+def pipelining_driver(session: Session) -> Any | None:
+    """The psycopg connection under ``session`` when it can pipeline statements, else None."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+        return None
+    import psycopg
+
+    driver = connection.connection.driver_connection
+    if isinstance(driver, psycopg.Connection) and psycopg.Pipeline.is_supported():
+        return driver
+    return None
+
+
 def _before_commit(session: Session) -> None:
-    """Append the transaction's changes to the chain, holding the head lock only until commit."""
+    """Append the transaction's changes to the chain, holding the head lock only until commit.
+
+    Writes deferred to commit (:func:`hepatrial.store.writes.insert_audited` with
+    ``at_commit=True``) run first: their audit entries were chained when they were prepared,
+    before any entry described since. On PostgreSQL through psycopg the final writes and
+    ``COMMIT`` are sent in pipeline mode, in one round trip: the server runs them in order and
+    an error in a write leaves the ``COMMIT`` unexecuted, so the transaction rolls back. The
+    session's own commit then finds the transaction closed and only ends its bookkeeping.
+    """
     if session.new or session.dirty or session.deleted:
         session.flush()
+    deferred: list[Callable[[Connection], None]] = session.info.pop(DEFERRED_KEY, [])
     pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
-    locked = session.info.pop(HEAD_KEY, None)
-    if not pending:
+    appended = session.info.pop(APPENDED_KEY, False)
+    if pending:
+        rows, seq, last_hash = chain_entries(pending, *lock_audit_head(session))
+        deferred.append(partial(append_entries, audit_rows=rows, seq=seq, last_hash=last_hash))
+    session.info.pop(HEAD_KEY, None)
+    driver = None
+    if deferred and not os.environ.get(PAUSE_VARIABLE):
+        driver = pipelining_driver(session)
+    if driver is None:
+        for write in deferred:
+            write(session.connection())
+        if deferred or appended:
+            _pause_for_fault_injection()
         return
     connection = session.connection()
-    if locked is None:
-        locked = tuple(
-            connection.execute(
-                select(AuditHead.last_seq, AuditHead.last_hash)
-                .where(AuditHead.id == 1)
-                .with_for_update()
-            ).one()
-        )
-    rows, seq, last_hash = _chained_rows(pending, *locked)
-    move_head = update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=last_hash)
-    if connection.dialect.name == "postgresql":
-        # one round trip: the insert runs as a data-modifying CTE of the head update
-        connection.execute(move_head.add_cte(insert(AuditEntry).values(rows).cte("appended")))
-    else:
-        connection.execute(insert(AuditEntry), rows)
-        connection.execute(move_head)
-    _pause_for_fault_injection()
+    try:
+        with driver.pipeline():  # leaving it sends one Sync and collects every result
+            for write in deferred:
+                write(connection)
+            driver.execute("COMMIT")
+    except driver.Error as error:  # raised by the Sync: report it as SQLAlchemy would
+        raise DBAPIError.instance("COMMIT", None, error, driver.Error) from error
 
 
 def _pause_for_fault_injection() -> None:
@@ -208,9 +337,10 @@ def _pause_for_fault_injection() -> None:
         time.sleep(float(pause))
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
-    session.info.pop(HEAD_KEY, None)
+def _forget_transaction(session: Session) -> None:
+    """Drop what this module kept for the transaction that just ended."""
+    for key in (PENDING_KEY, HEAD_KEY, APPENDED_KEY, RESERVED_KEY, DEFERRED_KEY):
+        session.info.pop(key, None)
 
 
 def install_audit_hook(session_class: type[Session]) -> None:
@@ -220,7 +350,8 @@ def install_audit_hook(session_class: type[Session]) -> None:
     for name, hook in (
         ("after_flush", _after_flush),
         ("before_commit", _before_commit),
-        ("after_rollback", _after_rollback),
+        ("after_commit", _forget_transaction),
+        ("after_rollback", _forget_transaction),
     ):
         if not event.contains(session_class, name, hook):
             event.listen(session_class, name, hook)

@@ -9,10 +9,13 @@ table holding a secret overrides it so that the secret never reaches the log.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Float, LargeBinary, MetaData, inspect
 from sqlalchemy.orm import DeclarativeBase
+
+from hepatrial.exceptions import AuditError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,6 +65,18 @@ def audit_value(value: Any, *, is_float: bool) -> Any:
     return value
 
 
+_AUDIT_COLUMNS: dict[type[Any], tuple[tuple[str, bool], ...]] = {}
+
+
+def _audit_columns(model: type[Any]) -> tuple[tuple[str, bool], ...]:
+    columns = _AUDIT_COLUMNS.get(model)
+    if columns is None:
+        attributes = inspect(model).column_attrs
+        columns = tuple((a.key, isinstance(a.columns[0].type, Float)) for a in attributes)
+        _AUDIT_COLUMNS[model] = columns
+    return columns
+
+
 class Audited:
     """Mixin of tables whose every change is written to the audit log."""
 
@@ -70,8 +85,7 @@ class Audited:
     @classmethod
     def audit_columns(cls) -> list[tuple[str, bool]]:
         """(attribute name, is a float column) of every mapped column, in table order."""
-        mapper = inspect(cls)
-        return [(attr.key, isinstance(attr.columns[0].type, Float)) for attr in mapper.column_attrs]
+        return list(_audit_columns(cls))
 
     def audit_state(self) -> dict[str, Any]:
         """Column values of this row as the audit log records them (JSON-ready)."""
@@ -79,6 +93,26 @@ class Audited:
             key: audit_value(getattr(self, key), is_float=is_float)
             for key, is_float in self.audit_columns()
         }
+
+    @classmethod
+    def audit_state_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """What :meth:`audit_state` gives for a row holding ``values`` (every column by key).
+
+        For rows written without ORM objects (:func:`hepatrial.store.writes.insert_audited`);
+        refused for a table that overrides :meth:`audit_state` to keep a secret out of the log.
+        """
+        if cls.audit_state is not Audited.audit_state:
+            raise AuditError(
+                f"{cls.__name__} records a custom audit state; write it through the ORM session"
+            )
+        columns = _audit_columns(cls)
+        missing = [key for key, _ in columns if key not in values]
+        if missing:
+            raise AuditError(
+                f"a {cls.__name__} row needs every column for its audit entry; missing: "
+                f"{', '.join(missing)}"
+            )
+        return {key: audit_value(values[key], is_float=is_float) for key, is_float in columns}
 
     def audit_record_id(self) -> str:
         """Primary key of this row as text (every audited table has a one-column key)."""
