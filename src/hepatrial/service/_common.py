@@ -134,13 +134,23 @@ def get_participant(session: Session, participant_id: str, user: User | None = N
     """The participant with code ``participant_id``, refused if ``user`` belongs to another site."""
     participant = session.get(Participant, participant_id)
     if participant is None:
-        raise RecordError(f"participant={participant_id!r} is not in this trial; screen them first")
-    if user is not None and user.site_code is not None and user.site_code != participant.site_code:
+        raise unknown_participant(participant_id)
+    refuse_other_site(user, participant_id, participant.site_code)
+    return participant
+
+
+def unknown_participant(participant_id: str) -> RecordError:
+    """The error for a participant code the store does not hold."""
+    return RecordError(f"participant={participant_id!r} is not in this trial; screen them first")
+
+
+def refuse_other_site(user: User | None, participant_id: str, participant_site: str) -> None:
+    """Refuse a site-bound ``user`` acting on a participant of another site."""
+    if user is not None and user.site_code is not None and user.site_code != participant_site:
         raise RecordError(
             f"user={user.id!r} works at site {user.site_code!r} and may not act on participant "
-            f"{participant_id!r} of site {participant.site_code!r}"
+            f"{participant_id!r} of site {participant_site!r}"
         )
-    return participant
 
 
 def protocol_yaml(protocol: Protocol) -> str:

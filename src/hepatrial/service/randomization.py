@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 from sqlalchemy import Row, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from hepatrial.allocation import Allocator, Assignment, PriorAssignment, ReplayReport
 from hepatrial.exceptions import AllocationError, EligibilityError, RecordError
@@ -38,10 +38,20 @@ from hepatrial.service._common import (
     get_participant,
     get_trial,
     read_operation,
+    refuse_other_site,
     trial_protocol,
+    unknown_participant,
     write_operation,
 )
-from hepatrial.store import AllocationSecret, Dose, Randomization, Screening, Trial
+from hepatrial.store import (
+    AllocationSecret,
+    Dose,
+    Participant,
+    Randomization,
+    Screening,
+    Trial,
+    User,
+)
 from hepatrial.store.base import utc_now
 from hepatrial.store.writes import AuditedRows, insert_audited, lock_and_read, reserve_ids
 
@@ -72,41 +82,55 @@ class RandomizationResult:
         )
 
 
-_SCREENING = (
-    Screening.id,
-    Screening.screened_on,
-    Screening.eligible,
-    Screening.status,
-    Screening.criteria,
-    Screening.factors,
+_EARLIER = (Randomization.randomized_on, Randomization.sequence_number, Randomization.arm)
+_LATER_SCREENING = aliased(Screening)
+_LATEST_SCREENING_ID = (
+    select(_LATER_SCREENING.id)
+    .where(_LATER_SCREENING.participant_id == Participant.id)
+    .order_by(_LATER_SCREENING.screened_on.desc(), _LATER_SCREENING.id.desc())
+    .limit(1)
+    .correlate(Participant)
+    .scalar_subquery()
+)
+_CANDIDATE = (
+    select(
+        Participant.site_code,
+        Screening.id,
+        Screening.screened_on,
+        Screening.eligible,
+        Screening.status,
+        Screening.factors,
+        *_EARLIER,
+    )
+    .select_from(Participant)
+    .outerjoin(Screening, Screening.id == _LATEST_SCREENING_ID)
+    .outerjoin(Randomization, Randomization.participant_id == Participant.id)
+    .where(Participant.id == bindparam("participant"))
 )
 
 
-_EARLIER = (Randomization.randomized_on, Randomization.sequence_number, Randomization.arm)
+def _candidate(session: Session, participant_id: str, acting: User) -> Row[Any]:
+    """The participant's site, latest screening (refused unless eligible) and any randomization.
 
-
-def _latest_screening(session: Session, participant_id: str) -> Row[Any]:
-    """The latest screening, refused unless eligible, with any committed randomization."""
-    screening = (
-        session.connection()
-        .execute(
-            select(*_SCREENING, *_EARLIER)
-            .outerjoin(Randomization, Randomization.participant_id == Screening.participant_id)
-            .where(Screening.participant_id == participant_id)
-            .order_by(Screening.screened_on.desc(), Screening.id.desc())
-            .limit(1)
-        )
-        .one_or_none()
-    )
-    if screening is None:
+    One statement instead of one per table: it runs before the lock, but every client runs it.
+    """
+    connection = session.connection()
+    found = connection.execute(_CANDIDATE, {"participant": participant_id}).one_or_none()
+    if found is None:
+        raise unknown_participant(participant_id)
+    refuse_other_site(acting, participant_id, found.site_code)
+    if found.id is None:
         raise EligibilityError(f"participant {participant_id!r} has not been screened")
-    if not screening.eligible:
-        failed = "; ".join(c["id"] for c in screening.criteria if c.get("passed") is not True)
+    if not found.eligible:
+        criteria = connection.execute(
+            select(Screening.criteria).where(Screening.id == found.id)
+        ).scalar_one()
+        failed = "; ".join(c["id"] for c in criteria if c.get("passed") is not True)
         raise EligibilityError(
-            f"participant {participant_id!r} is {screening.status} at their latest screening "
-            f"({screening.screened_on}): {failed}; an ineligible participant is not randomized"
+            f"participant {participant_id!r} is {found.status} at their latest screening "
+            f"({found.screened_on}): {failed}; an ineligible participant is not randomized"
         )
-    return screening
+    return found
 
 
 def _check_timing(protocol: Protocol, screened_on: dt.date, on: dt.date) -> None:
@@ -262,8 +286,7 @@ def _prepare(
     against the committed history, for a randomization committed in between.
     """
     acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
-    get_participant(session, participant_id, acting)
-    screening = _latest_screening(session, participant_id)
+    screening = _candidate(session, participant_id, acting)
     trial = get_trial(session)
     protocol = trial_protocol(trial)
     key = _store_key(session, trial)
