@@ -11,13 +11,13 @@ PYTEST_DONT_REWRITE (plain helpers, imported by test modules before pytest loads
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from hepatrial.service.randomization import RandomizationResult, randomize
-from hepatrial.service.screening import screen_participant
+from hepatrial.service.screening import StoredScreening, screen_participant
 from hepatrial.service.trials import add_site, add_user, create_trial
 from hepatrial.store import StoreSession, dispose_engine, init_db, open_session
 
@@ -91,27 +91,77 @@ def match_patient(
     MELD = 3.78 ln(1.8) + 11.2 ln(1.4) + 9.57 ln(1.0 [creatinine floor]) + 6.43
          = 2.2219 + 3.7685 + 0 + 6.43 = 12.42.
     """
-    day = collected_on.isoformat()
     return {
         "age": age,
         "sex": "male",
-        "labs": [
-            {
-                "analyte": "bilirubin",
-                "value": bilirubin_mg_dl,
-                "unit": "mg/dL",
-                "collected_on": day,
-            },
-            {"analyte": "inr", "value": inr, "unit": "1", "collected_on": day},
-            {
-                "analyte": "creatinine",
-                "value": creatinine_mg_dl,
-                "unit": "mg/dL",
-                "collected_on": day,
-            },
-        ],
+        "labs": screening_labs(collected_on, bilirubin_mg_dl, inr, creatinine_mg_dl),
         "facts": {**MATCH_FACTS, **facts},
     }
+
+
+def screening_labs(
+    collected_on: dt.date, bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float
+) -> list[dict[str, object]]:
+    """Bilirubin, INR and creatinine (mg/dL, 1, mg/dL) collected on one day."""
+    day = collected_on.isoformat()
+    values = (("bilirubin", bilirubin_mg_dl, "mg/dL"), ("inr", inr, "1"))
+    values += (("creatinine", creatinine_mg_dl, "mg/dL"),)
+    return [
+        {"analyte": analyte, "value": value, "unit": unit, "collected_on": day}
+        for analyte, value, unit in values
+    ]
+
+
+def screen(
+    session: StoreSession,
+    participant_id: str,
+    *,
+    site: str = "S01",
+    patient: dict[str, object] | None = None,
+    user: str = INVESTIGATOR,
+    on: dt.date = SCREEN_DAY,
+) -> StoredScreening:
+    """Screen ``participant_id`` at ``site`` on ``on``; an eligible MATCH record by default."""
+    return screen_participant(
+        session,
+        participant_id=participant_id,
+        site=site,
+        patient=match_patient() if patient is None else patient,
+        user=user,
+        on=on,
+    )
+
+
+def adverse_event_fields(**overrides: object) -> dict[str, object]:
+    """Fields of a serious, liver-related grade 3 adverse event from day 30; ``overrides`` win."""
+    fields: dict[str, object] = {
+        "term": "Ascites",
+        "system_organ_class": "Gastrointestinal disorders",
+        "grade": 3,
+        "serious": True,
+        "related": False,
+        "liver_related": True,
+        "outcome": "recovered",
+        "start_date": SCREEN_DAY + dt.timedelta(days=30),
+    }
+    return {**fields, **overrides}
+
+
+def record_on_day(
+    recorder: Callable[..., int],
+    session: StoreSession,
+    participant_id: str,
+    day: int,
+    date_field: str,
+    **fields: object,
+) -> int:
+    """Call a service ``record_*`` function for ``participant_id`` as the investigator.
+
+    ``date_field`` (``visit_date``, ``occurred_on``, ...) is set to ``day`` days after
+    ``SCREEN_DAY``, which is also the randomization day of :func:`enrol`: the study day.
+    """
+    dated = {date_field: SCREEN_DAY + dt.timedelta(days=day)}
+    return recorder(session, participant_id=participant_id, user=INVESTIGATOR, **dated, **fields)
 
 
 def enrol(
@@ -124,14 +174,7 @@ def enrol(
     **facts: object,
 ) -> RandomizationResult:
     """Screen an eligible MATCH participant and randomize them on ``day``."""
-    screen_participant(
-        session,
-        participant_id=participant_id,
-        site=site,
-        patient=match_patient(**facts),
-        user=INVESTIGATOR,
-        on=day,
-    )
+    screen(session, participant_id, site=site, patient=match_patient(**facts), on=day)
     return randomize(
         session,
         participant_id=participant_id,
@@ -150,15 +193,10 @@ def msc_patient(*, high_meld: bool, collected_on: dt.date = SCREEN_DAY) -> dict[
     Bilirubin 15 and 11 mg/dL are 256.5 and 188.1 µmol/L, both >= 171 µmol/L.
     """
     bilirubin, inr = (15.0, 1.8) if high_meld else (11.0, 1.5)
-    day = collected_on.isoformat()
     return {
         "age": 45,
         "sex": "female",
-        "labs": [
-            {"analyte": "bilirubin", "value": bilirubin, "unit": "mg/dL", "collected_on": day},
-            {"analyte": "inr", "value": inr, "unit": "1", "collected_on": day},
-            {"analyte": "creatinine", "value": 0.9, "unit": "mg/dL", "collected_on": day},
-        ],
+        "labs": screening_labs(collected_on, bilirubin, inr, 0.9),
         "facts": {
             "hbsag_positive_over_6_months": True,
             "ascites_or_encephalopathy_within_4_weeks": True,
