@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import pytest
 from _store_support import (
@@ -15,6 +16,7 @@ from _store_support import (
     SEED,
     enrol,
     match_patient,
+    screen,
 )
 from sqlalchemy import func, select
 
@@ -22,9 +24,9 @@ from hepatrial.allocation import Allocator, PriorAssignment
 from hepatrial.exceptions import AllocationError, EligibilityError, RecordError, UnitError
 from hepatrial.protocol import load_protocol
 from hepatrial.service import (
+    RandomizationResult,
     create_trial,
     randomize,
-    screen_participant,
     trial_info,
     verify_allocations,
 )
@@ -43,6 +45,24 @@ pytest_plugins = ["_store_support"]
 
 def _count(session: StoreSession, model: type) -> int:
     return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _randomize(
+    session: StoreSession,
+    participant_id: str,
+    *,
+    user: str = INVESTIGATOR,
+    weight_kg: float | None = 70,
+    randomized_on: dt.date | None = SCREEN_DAY,
+) -> RandomizationResult:
+    """Randomize ``participant_id``: by the investigator, 70 kg, on the screening day."""
+    return randomize(
+        session,
+        participant_id=participant_id,
+        user=user,
+        weight_kg=weight_kg,
+        randomized_on=randomized_on,
+    )
 
 
 def test_trial_info_publishes_only_the_commitment(session: StoreSession) -> None:
@@ -66,14 +86,7 @@ def test_short_seed_is_refused(db_url: str) -> None:
 
 
 def test_eligible_screening_is_stored_with_scores_and_reasons(session: StoreSession) -> None:
-    stored = screen_participant(
-        session,
-        participant_id="P001",
-        site="S01",
-        patient=match_patient(),
-        user=INVESTIGATOR,
-        on=SCREEN_DAY,
-    )
+    stored = screen(session, "P001")
     assert stored.eligible
     row = session.get(Screening, stored.screening_id)
     assert row is not None and row.status == "eligible"
@@ -89,23 +102,10 @@ def test_eligible_screening_is_stored_with_scores_and_reasons(session: StoreSess
 def test_ineligible_screening_is_stored_and_blocks_randomization(session: StoreSession) -> None:
     # bilirubin 6 mg/dL: MELD = 3.78 ln 6 + 11.2 ln 1.4 + 6.43 = 6.7729 + 3.7685 + 6.43 = 16.97;
     # INR 2.0 as well: + 11.2 ln(2.0/1.4) = +3.9947 -> 20.97 > 17, ineligible.
-    stored = screen_participant(
-        session,
-        participant_id="P002",
-        site="S01",
-        patient=match_patient(bilirubin_mg_dl=6.0, inr=2.0),
-        user=INVESTIGATOR,
-        on=SCREEN_DAY,
-    )
+    stored = screen(session, "P002", patient=match_patient(bilirubin_mg_dl=6.0, inr=2.0))
     assert not stored.eligible and stored.result.status == "ineligible"
     with pytest.raises(EligibilityError, match="meld_range"):
-        randomize(
-            session,
-            participant_id="P002",
-            user=INVESTIGATOR,
-            weight_kg=70,
-            randomized_on=SCREEN_DAY,
-        )
+        _randomize(session, "P002")
     assert _count(session, Randomization) == 0
 
 
@@ -116,40 +116,19 @@ def test_identifying_fields_are_refused(session: StoreSession, field: str) -> No
     patient = match_patient()
     patient[field] = "x"
     with pytest.raises(RecordError, match="identifying"):
-        screen_participant(
-            session,
-            participant_id="P003",
-            site="S01",
-            patient=patient,
-            user=INVESTIGATOR,
-            on=SCREEN_DAY,
-        )
+        screen(session, "P003", patient=patient)
     assert _count(session, Participant) == 0
 
 
 @pytest.mark.parametrize("code", ["jane.doe@example.org", "07700900123", "John Smith", ""])
 def test_identifying_codes_are_refused(session: StoreSession, code: str) -> None:
     with pytest.raises(RecordError, match="participant_id"):
-        screen_participant(
-            session,
-            participant_id=code,
-            site="S01",
-            patient=match_patient(),
-            user=INVESTIGATOR,
-            on=SCREEN_DAY,
-        )
+        screen(session, code)
 
 
 def test_wrong_lab_unit_is_refused_naming_the_mix_up(session: StoreSession) -> None:
     with pytest.raises(UnitError, match="µmol/L would be"):
-        screen_participant(
-            session,
-            participant_id="P004",
-            site="S01",
-            patient=match_patient(creatinine_mg_dl=88.0),
-            user=INVESTIGATOR,
-            on=SCREEN_DAY,
-        )
+        screen(session, "P004", patient=match_patient(creatinine_mg_dl=88.0))
     assert _count(session, Participant) == 0 and _count(session, Screening) == 0
 
 
@@ -186,124 +165,51 @@ def test_sequence_matches_the_allocator_replayed_by_hand(session: StoreSession) 
 def test_second_randomization_is_refused(session: StoreSession) -> None:
     first = enrol(session, "P020")
     with pytest.raises(AllocationError, match="already randomized"):
-        randomize(
-            session,
-            participant_id="P020",
-            user=INVESTIGATOR,
-            weight_kg=70,
-            randomized_on=SCREEN_DAY,
-        )
+        _randomize(session, "P020")
     row = session.execute(select(Randomization)).scalar_one()
     assert row.arm == first.arm and verify_audit(session).ok
 
 
 def test_unscreened_participant_is_refused(session: StoreSession) -> None:
     with pytest.raises(RecordError, match="screen them first"):
-        randomize(session, participant_id="P404", user=INVESTIGATOR, weight_kg=70)
+        _randomize(session, "P404", randomized_on=None)
 
 
-def test_monitor_may_not_randomize(session: StoreSession) -> None:
-    screen_participant(
-        session,
-        participant_id="P030",
-        site="S01",
-        patient=match_patient(),
-        user=INVESTIGATOR,
-        on=SCREEN_DAY,
-    )
-    with pytest.raises(RecordError, match="role 'monitor'"):
-        randomize(
-            session, participant_id="P030", user=MONITOR, weight_kg=70, randomized_on=SCREEN_DAY
-        )
-
-
-def test_site_bound_user_may_not_act_on_other_sites(session: StoreSession) -> None:
-    screen_participant(
-        session,
-        participant_id="P031",
-        site="S01",
-        patient=match_patient(),
-        user=INVESTIGATOR,
-        on=SCREEN_DAY,
-    )
-    with pytest.raises(RecordError, match="site 'S02'"):
-        randomize(
-            session,
-            participant_id="P031",
-            user=COORDINATOR_S02,
-            weight_kg=70,
-            randomized_on=SCREEN_DAY,
-        )
-    with pytest.raises(RecordError, match="works at site"):
-        screen_participant(
-            session,
-            participant_id="P032",
-            site="S01",
-            patient=match_patient(),
-            user=COORDINATOR_S02,
-            on=SCREEN_DAY,
-        )
-
-
-def test_stale_screening_and_missing_weight_are_refused(session: StoreSession) -> None:
-    screen_participant(
-        session,
-        participant_id="P040",
-        site="S01",
-        patient=match_patient(),
-        user=INVESTIGATOR,
-        on=SCREEN_DAY,
-    )
-    with pytest.raises(EligibilityError, match="29 days old"):
-        randomize(
-            session,
-            participant_id="P040",
-            user=INVESTIGATOR,
-            weight_kg=70,
-            randomized_on=SCREEN_DAY + dt.timedelta(days=29),
-        )
-    with pytest.raises(RecordError, match="weight_kg is required"):
-        randomize(session, participant_id="P040", user=INVESTIGATOR, randomized_on=SCREEN_DAY)
-    with pytest.raises(RecordError, match="before the screening"):
-        randomize(
-            session,
-            participant_id="P040",
-            user=INVESTIGATOR,
-            weight_kg=70,
-            randomized_on=SCREEN_DAY - dt.timedelta(days=1),
-        )
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        ({"user": MONITOR}, RecordError, "role 'monitor'"),
+        ({"user": COORDINATOR_S02}, RecordError, "site 'S02'"),
+        ({"randomized_on": SCREEN_DAY + dt.timedelta(days=29)}, EligibilityError, "29 days old"),
+        ({"weight_kg": None}, RecordError, "weight_kg is required"),
+        ({"randomized_on": SCREEN_DAY - dt.timedelta(days=1)}, RecordError, "before the screening"),
+    ],
+    ids=["monitor", "other-site", "stale-screening", "no-weight", "before-screening"],
+)
+def test_randomization_refusals(
+    session: StoreSession, overrides: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    screen(session, "P030")
+    with pytest.raises(error, match=message):
+        _randomize(session, "P030", **overrides)
     assert _count(session, Randomization) == 0
 
 
-def test_admin_cannot_screen_and_unknown_user_is_named(session: StoreSession) -> None:
-    with pytest.raises(RecordError, match="role 'admin'"):
-        screen_participant(
-            session,
-            participant_id="P050",
-            site="S01",
-            patient=match_patient(),
-            user=ADMIN,
-            on=SCREEN_DAY,
-        )
-    with pytest.raises(RecordError, match="user='ghost' is unknown"):
-        screen_participant(
-            session,
-            participant_id="P050",
-            site="S01",
-            patient=match_patient(),
-            user="ghost",
-            on=SCREEN_DAY,
-        )
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        (COORDINATOR_S02, "works at site"),
+        (ADMIN, "role 'admin'"),
+        ("ghost", "user='ghost' is unknown"),
+    ],
+)
+def test_screening_user_refusals(session: StoreSession, user: str, message: str) -> None:
+    with pytest.raises(RecordError, match=message):
+        screen(session, "P050", user=user)
+    assert _count(session, Participant) == 0 and _count(session, Screening) == 0
 
 
 def test_rescreening_after_randomization_is_refused(session: StoreSession) -> None:
     enrol(session, "P060")
     with pytest.raises(RecordError, match="already randomized"):
-        screen_participant(
-            session,
-            participant_id="P060",
-            site="S01",
-            patient=match_patient(),
-            user=INVESTIGATOR,
-            on=SCREEN_DAY,
-        )
+        screen(session, "P060")
