@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
+from typing import Any
 
 import pytest
-from _store_support import INVESTIGATOR, SCREEN_DAY, enrol
+from _store_support import (
+    INVESTIGATOR,
+    SCREEN_DAY,
+    adverse_event_fields,
+    enrol,
+    record_on_day,
+    screen,
+)
 from sqlalchemy import func, select
 
 from hepatrial.exceptions import RecordError, UnitError
@@ -43,23 +52,60 @@ def _enrol_arm(session: StoreSession, arm: str, prefix: str = "R") -> str:
     raise AssertionError(f"no participant reached arm {arm}")
 
 
+def _count(session: StoreSession, model: type) -> int:
+    return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _visit(session: StoreSession, participant_id: str, visit: str, day: int, **extra: Any) -> int:
+    """Record ``visit`` on study day ``day``."""
+    return record_on_day(
+        record_visit, session, participant_id, day, "visit_date", visit=visit, **extra
+    )
+
+
+def _lab(session: StoreSession, participant_id: str, **overrides: Any) -> int:
+    """Record an INR of 1.2 on day 90 unless ``overrides`` say otherwise."""
+    fields: dict[str, Any] = {
+        "analyte": "inr",
+        "value": 1.2,
+        "unit": "1",
+        "collected_on": SCREEN_DAY + 90 * DAY,
+    }
+    return record_lab(
+        session, participant_id=participant_id, user=INVESTIGATOR, **{**fields, **overrides}
+    )
+
+
+def _ae(session: StoreSession, **overrides: Any) -> int:
+    """Record a serious variceal haemorrhage (grade 3, day 30) for A001; ``overrides`` win."""
+    fields = adverse_event_fields(participant_id="A001", term="Variceal haemorrhage", **overrides)
+    return record_adverse_event(session, user=INVESTIGATOR, **fields)  # type: ignore[arg-type]
+
+
+def _outcome(session: StoreSession, participant_id: str, kind: str, day: int, **extra: Any) -> int:
+    """Record an outcome of ``kind`` on study day ``day``."""
+    return record_on_day(
+        record_outcome, session, participant_id, day, "occurred_on", kind=kind, **extra
+    )
+
+
+def _dose(session: StoreSession, participant_id: str, **overrides: Any) -> int:
+    """Record dose 1 as 8 x 10^8 cells given on day 7 unless ``overrides`` say otherwise."""
+    fields: dict[str, Any] = {
+        "dose_number": 1,
+        "given_on": SCREEN_DAY + 7 * DAY,
+        "amount": 8.0e8,
+        "unit": "cells",
+    }
+    return record_dose(
+        session, participant_id=participant_id, user=INVESTIGATOR, **{**fields, **overrides}
+    )
+
+
 def test_visit_is_stored_with_study_day_and_window(session: StoreSession) -> None:
     enrol(session, "V001")
-    record_visit(
-        session,
-        participant_id="V001",
-        visit="d90",
-        visit_date=SCREEN_DAY + 95 * DAY,
-        user=INVESTIGATOR,
-        weight_kg=71.5,
-    )
-    late = record_visit(
-        session,
-        participant_id="V001",
-        visit="d180",
-        visit_date=SCREEN_DAY + 200 * DAY,
-        user=INVESTIGATOR,
-    )
+    _visit(session, "V001", "d90", 95, weight_kg=71.5)
+    late = _visit(session, "V001", "d180", 200)
     visits = {v.visit_label: v for v in session.execute(select(Visit)).scalars()}
     # d90 window is day 83-97 (before 7, after 7): day 95 inside; d180 window 166-194: 200 late
     assert (visits["d90"].study_day, visits["d90"].in_window) == (95, True)
@@ -67,73 +113,36 @@ def test_visit_is_stored_with_study_day_and_window(session: StoreSession) -> Non
     assert visits["d180"].id == late and verify_audit(session).ok
 
 
-def test_visit_refusals(session: StoreSession) -> None:
+@pytest.mark.parametrize(
+    ("visit", "day", "message"),
+    [("d7", -1, "before the randomization date"), ("d45", 0, "not in the schedule")],
+)
+def test_visit_refusals(session: StoreSession, visit: str, day: int, message: str) -> None:
     enrol(session, "V002")
-    with pytest.raises(RecordError, match="before the randomization date"):
-        record_visit(
-            session,
-            participant_id="V002",
-            visit="d7",
-            visit_date=SCREEN_DAY - DAY,
-            user=INVESTIGATOR,
-        )
-    with pytest.raises(RecordError, match="not in the schedule"):
-        record_visit(
-            session, participant_id="V002", visit="d45", visit_date=SCREEN_DAY, user=INVESTIGATOR
-        )
-    record_visit(
-        session,
-        participant_id="V002",
-        visit="d7",
-        visit_date=SCREEN_DAY + 7 * DAY,
-        user=INVESTIGATOR,
-    )
+    with pytest.raises(RecordError, match=message):
+        _visit(session, "V002", visit, day)
+    assert _count(session, Visit) == 0
+
+
+def test_visit_recorded_twice_is_refused(session: StoreSession) -> None:
+    enrol(session, "V002")
+    _visit(session, "V002", "d7", 7)
     with pytest.raises(RecordError, match="already recorded"):
-        record_visit(
-            session,
-            participant_id="V002",
-            visit="d7",
-            visit_date=SCREEN_DAY + 8 * DAY,
-            user=INVESTIGATOR,
-        )
+        _visit(session, "V002", "d7", 8)
+    assert _count(session, Visit) == 1
+
+
+def test_visit_of_unrandomized_participant_is_refused(session: StoreSession) -> None:
+    screen(session, "V003")
     with pytest.raises(RecordError, match="not randomized"):
-        from _store_support import match_patient
-
-        from hepatrial.service import screen_participant
-
-        screen_participant(
-            session,
-            participant_id="V003",
-            site="S01",
-            patient=match_patient(),
-            user=INVESTIGATOR,
-            on=SCREEN_DAY,
-        )
-        record_visit(
-            session, participant_id="V003", visit="d7", visit_date=SCREEN_DAY, user=INVESTIGATOR
-        )
-    assert session.execute(select(func.count()).select_from(Visit)).scalar_one() == 1
+        _visit(session, "V003", "d7", 0)
+    assert _count(session, Visit) == 0
 
 
-def test_lab_is_converted_and_wrong_unit_refused(session: StoreSession) -> None:
+def test_lab_is_converted_to_the_standard_unit(session: StoreSession) -> None:
     enrol(session, "L001")
-    record_visit(
-        session,
-        participant_id="L001",
-        visit="d90",
-        visit_date=SCREEN_DAY + 90 * DAY,
-        user=INVESTIGATOR,
-    )
-    record_lab(
-        session,
-        participant_id="L001",
-        analyte="bilirubin",
-        value=34.2,
-        unit="umol/L",
-        collected_on=SCREEN_DAY + 90 * DAY,
-        visit="d90",
-        user=INVESTIGATOR,
-    )
+    _visit(session, "L001", "d90", 90)
+    _lab(session, "L001", analyte="bilirubin", value=34.2, unit="umol/L", visit="d90")
     lab = session.execute(select(LabResult)).scalar_one()
     # 34.2 µmol/L / 17.1 = 2.0 mg/dL
     assert (lab.unit, lab.value_standard, lab.unit_standard) == (
@@ -141,248 +150,122 @@ def test_lab_is_converted_and_wrong_unit_refused(session: StoreSession) -> None:
         pytest.approx(2.0),
         "mg/dL",
     )
-    with pytest.raises(UnitError, match="88 µmol/L would be 1.0 mg/dL"):
-        record_lab(
-            session,
-            participant_id="L001",
-            analyte="creatinine",
-            value=88,
-            unit="mg/dL",
-            collected_on=SCREEN_DAY + 90 * DAY,
-            user=INVESTIGATOR,
-        )
-    with pytest.raises(RecordError, match="before screening"):
-        record_lab(
-            session,
-            participant_id="L001",
-            analyte="inr",
-            value=1.2,
-            unit="1",
-            collected_on=SCREEN_DAY - 30 * DAY,
-            user=INVESTIGATOR,
-        )
-    with pytest.raises(RecordError, match="record the visit first"):
-        record_lab(
-            session,
-            participant_id="L001",
-            analyte="inr",
-            value=1.2,
-            unit="1",
-            collected_on=SCREEN_DAY + 7 * DAY,
-            visit="d7",
-            user=INVESTIGATOR,
-        )
-    assert session.execute(select(func.count()).select_from(LabResult)).scalar_one() == 1
 
 
-def test_adverse_event_rules(session: StoreSession) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        (
+            {"analyte": "creatinine", "value": 88, "unit": "mg/dL"},
+            UnitError,
+            "88 µmol/L would be 1.0 mg/dL",
+        ),
+        ({"collected_on": SCREEN_DAY - 30 * DAY}, RecordError, "before screening"),
+        (
+            {"collected_on": SCREEN_DAY + 7 * DAY, "visit": "d7"},
+            RecordError,
+            "record the visit first",
+        ),
+    ],
+    ids=["wrong-unit", "before-screening", "visit-missing"],
+)
+def test_lab_refusals(
+    session: StoreSession, overrides: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    enrol(session, "L001")
+    _visit(session, "L001", "d90", 90)
+    with pytest.raises(error, match=message):
+        _lab(session, "L001", **overrides)
+    assert _count(session, LabResult) == 0
+
+
+def test_adverse_event_is_stored(session: StoreSession) -> None:
     enrol(session, "A001")
-    common = dict(
-        participant_id="A001",
-        term="Variceal haemorrhage",
-        system_organ_class="Gastrointestinal disorders",
-        serious=True,
-        related=False,
-        liver_related=True,
-        user=INVESTIGATOR,
-    )
-    ae_id = record_adverse_event(
-        session,
-        **common,
-        grade=3,
-        outcome="recovered",  # type: ignore[arg-type]
-        start_date=SCREEN_DAY + 30 * DAY,
-        end_date=SCREEN_DAY + 35 * DAY,
-    )
-    with pytest.raises(RecordError, match="end_date=2026-02-08 is before start_date=2026-02-09"):
-        record_adverse_event(
-            session,
-            **common,
-            grade=2,
-            outcome="recovered",  # type: ignore[arg-type]
-            start_date=SCREEN_DAY + 30 * DAY,
-            end_date=SCREEN_DAY + 29 * DAY,
-        )
-    with pytest.raises(RecordError, match="not a CTCAE grade"):
-        record_adverse_event(
-            session,
-            **common,
-            grade=6,
-            outcome="recovered",  # type: ignore[arg-type]
-            start_date=SCREEN_DAY + 30 * DAY,
-        )
-    with pytest.raises(RecordError, match="grade 5"):
-        record_adverse_event(
-            session,
-            **common,
-            grade=5,
-            outcome="recovered",  # type: ignore[arg-type]
-            start_date=SCREEN_DAY + 30 * DAY,
-        )
-    with pytest.raises(RecordError, match="not allowed"):
-        record_adverse_event(
-            session,
-            **common,
-            grade=2,
-            outcome="better",  # type: ignore[arg-type]
-            start_date=SCREEN_DAY + 30 * DAY,
-        )
+    ae_id = _ae(session, end_date=SCREEN_DAY + 35 * DAY)
     rows = session.execute(select(AdverseEvent)).scalars().all()
     assert [r.id for r in rows] == [ae_id] and rows[0].grade == 3
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"grade": 2, "end_date": SCREEN_DAY + 29 * DAY},
+            "end_date=2026-02-08 is before start_date=2026-02-09",
+        ),
+        ({"grade": 6}, "not a CTCAE grade"),
+        ({"grade": 5}, "grade 5"),
+        ({"grade": 2, "outcome": "better"}, "not allowed"),
+    ],
+    ids=["end-before-start", "grade-6", "grade-5-recovered", "unknown-outcome"],
+)
+def test_adverse_event_refusals(
+    session: StoreSession, overrides: dict[str, Any], message: str
+) -> None:
+    enrol(session, "A001")
+    with pytest.raises(RecordError, match=message):
+        _ae(session, **overrides)
+    assert _count(session, AdverseEvent) == 0
+
+
 def test_outcomes_death_rules_and_withdrawal(session: StoreSession) -> None:
     enrol(session, "O001")
-    record_outcome(
-        session,
-        participant_id="O001",
-        kind="infection",
-        detail="pneumonia",
-        severe=True,
-        occurred_on=SCREEN_DAY + 20 * DAY,
-        user=INVESTIGATOR,
-    )
+    _outcome(session, "O001", "infection", 20, detail="pneumonia", severe=True)
     with pytest.raises(RecordError, match="needs its cause"):
-        record_outcome(
-            session,
-            participant_id="O001",
-            kind="death",
-            occurred_on=SCREEN_DAY + 40 * DAY,
-            user=INVESTIGATOR,
-        )
-    record_outcome(
-        session,
-        participant_id="O001",
-        kind="death",
-        cause="multi-organ failure",
-        occurred_on=SCREEN_DAY + 40 * DAY,
-        user=INVESTIGATOR,
-    )
+        _outcome(session, "O001", "death", 40)
+    _outcome(session, "O001", "death", 40, cause="multi-organ failure")
     with pytest.raises(RecordError, match="already has a death"):
-        record_outcome(
-            session,
-            participant_id="O001",
-            kind="death",
-            cause="sepsis",
-            occurred_on=SCREEN_DAY + 40 * DAY,
-            user=INVESTIGATOR,
-        )
+        _outcome(session, "O001", "death", 40, cause="sepsis")
     with pytest.raises(RecordError, match="after participant 'O001' died"):
-        record_visit(
-            session,
-            participant_id="O001",
-            visit="d90",
-            visit_date=SCREEN_DAY + 90 * DAY,
-            user=INVESTIGATOR,
-        )
+        _visit(session, "O001", "d90", 90)
     with pytest.raises(RecordError, match="not an outcome"):
-        record_outcome(
-            session,
-            participant_id="O001",
-            kind="relapse",
-            occurred_on=SCREEN_DAY + 10 * DAY,
-            user=INVESTIGATOR,
-        )
+        _outcome(session, "O001", "relapse", 10)
     enrol(session, "O002")
-    record_withdrawal(
-        session,
-        participant_id="O002",
-        withdrawn_on=SCREEN_DAY + 50 * DAY,
-        reason="withdrawal by subject",
-        user=INVESTIGATOR,
-    )
+    withdraw = partial(record_on_day, record_withdrawal, session, "O002")
+    withdraw(50, "withdrawn_on", reason="withdrawal by subject")
     with pytest.raises(RecordError, match="already withdrew"):
-        record_withdrawal(
-            session,
-            participant_id="O002",
-            withdrawn_on=SCREEN_DAY + 60 * DAY,
-            reason="lost to follow-up",
-            user=INVESTIGATOR,
-        )
+        withdraw(60, "withdrawn_on", reason="lost to follow-up")
     with pytest.raises(RecordError, match="after participant 'O002' withdrew"):
-        record_qol(
+        record_on_day(
+            record_qol,
             session,
-            participant_id="O002",
+            "O002",
+            90,
+            "answered_on",
             instrument="EQ-5D-5L",
             answers={"vas": 70},
-            answered_on=SCREEN_DAY + 90 * DAY,
-            user=INVESTIGATOR,
         )
     assert verify_audit(session).ok
 
 
 def test_qol_items_are_stored_together(session: StoreSession) -> None:
     enrol(session, "Q001")
-    count = record_qol(
-        session,
-        participant_id="Q001",
-        instrument="EQ-5D-5L",
-        answers={"mobility": 1, "self_care": 2, "vas": 75.0},
-        answered_on=SCREEN_DAY,
-        user=INVESTIGATOR,
+    qol_on_day_0 = partial(record_on_day, record_qol, session, "Q001", 0, "answered_on")
+    count = qol_on_day_0(
+        instrument="EQ-5D-5L", answers={"mobility": 1, "self_care": 2, "vas": 75.0}
     )
     assert count == 3
     with pytest.raises(RecordError, match="not a finite number"):
-        record_qol(
-            session,
-            participant_id="Q001",
-            instrument="CLDQ",
-            answers={"fatigue": float("nan")},
-            answered_on=SCREEN_DAY,
-            user=INVESTIGATOR,
-        )
+        qol_on_day_0(instrument="CLDQ", answers={"fatigue": float("nan")})
 
 
 def test_dose_given_bounds_window_and_twice(session: StoreSession) -> None:
     code = _enrol_arm(session, "macrophage")
-    dose_day = SCREEN_DAY + 7 * DAY
     with pytest.raises(RecordError, match="outside the protocol's bounds"):
-        record_dose(
-            session,
-            participant_id=code,
-            dose_number=1,
-            given_on=dose_day,
-            amount=2.0e9,
-            unit="cells",
-            user=INVESTIGATOR,
-        )
-    record_dose(
-        session,
-        participant_id=code,
-        dose_number=1,
-        given_on=dose_day + 10 * DAY,
-        amount=8.0e8,
-        unit="cells",
-        user=INVESTIGATOR,
-    )
+        _dose(session, code, amount=2.0e9)
+    _dose(session, code, given_on=SCREEN_DAY + 17 * DAY)
     dose = session.execute(select(Dose).where(Dose.participant_id == code)).scalar_one()
     assert dose.status == "given" and dose.given_total == 8.0e8
     assert dose.deviation is not None and "outside its window" in dose.deviation
     with pytest.raises(RecordError, match="already recorded as given"):
-        record_dose(
-            session,
-            participant_id=code,
-            dose_number=1,
-            given_on=dose_day,
-            amount=8.0e8,
-            unit="cells",
-            user=INVESTIGATOR,
-        )
+        _dose(session, code)
     assert verify_audit(session).ok
 
 
 def test_control_arm_has_no_dose_and_missed_dose(session: StoreSession) -> None:
     control = _enrol_arm(session, "standard-care")
     with pytest.raises(RecordError, match="no planned dose"):
-        record_dose(
-            session,
-            participant_id=control,
-            dose_number=1,
-            given_on=SCREEN_DAY,
-            amount=1e9,
-            unit="cells",
-            user=INVESTIGATOR,
-        )
+        _dose(session, control, given_on=SCREEN_DAY, amount=1e9)
     treated = _enrol_arm(session, "macrophage", prefix="T")
     record_missed_dose(
         session,
@@ -397,7 +280,7 @@ def test_control_arm_has_no_dose_and_missed_dose(session: StoreSession) -> None:
 
 def test_due_schedule_lists_due_overdue_and_upcoming(session: StoreSession) -> None:
     code = _enrol_arm(session, "macrophage")
-    record_visit(session, participant_id=code, visit="d0", visit_date=SCREEN_DAY, user=INVESTIGATOR)
+    _visit(session, code, "d0", 0)
     on = SCREEN_DAY + 8 * DAY  # day 8
     schedule = due_schedule(session, on=on, horizon_days=7)
     mine = {(i.kind, i.item): i.status for i in schedule.items if i.participant_id == code}
@@ -413,13 +296,7 @@ def test_due_schedule_lists_due_overdue_and_upcoming(session: StoreSession) -> N
         ("d21", "due"),
     }
     assert list(later.summary.columns)[:3] == ["participant_id", "site", "kind"]
-    record_withdrawal(
-        session,
-        participant_id=code,
-        withdrawn_on=SCREEN_DAY + 9 * DAY,
-        reason="physician decision",
-        user=INVESTIGATOR,
-    )
+    record_on_day(record_withdrawal, session, code, 9, "withdrawn_on", reason="physician decision")
     assert all(i.participant_id != code for i in due_schedule(session, on=on + 5 * DAY).items)
 
 
@@ -427,22 +304,12 @@ def test_record_labs_writes_all_or_nothing(session: StoreSession) -> None:
     from hepatrial.service import record_labs
 
     enrol(session, "L010")
-    day = SCREEN_DAY + 7 * DAY
+    labs_on_day_7 = partial(record_on_day, record_labs, session, "L010", 7, "collected_on")
     with pytest.raises(UnitError, match="creatinine=88 mg/dL"):
-        record_labs(
-            session,
-            participant_id="L010",
-            collected_on=day,
-            user=INVESTIGATOR,
-            values=[("bilirubin", 1.2, "mg/dL"), ("creatinine", 88, "mg/dL")],
-        )
-    assert session.execute(select(func.count()).select_from(LabResult)).scalar_one() == 0
-    ids = record_labs(
-        session,
-        participant_id="L010",
-        collected_on=day,
-        user=INVESTIGATOR,
-        values=[("bilirubin", 1.2, "mg/dL"), ("creatinine", 88, "umol/L"), ("albumin", 35, "g/L")],
+        labs_on_day_7(values=[("bilirubin", 1.2, "mg/dL"), ("creatinine", 88, "mg/dL")])
+    assert _count(session, LabResult) == 0
+    ids = labs_on_day_7(
+        values=[("bilirubin", 1.2, "mg/dL"), ("creatinine", 88, "umol/L"), ("albumin", 35, "g/L")]
     )
     labs = {lab.id: lab for lab in session.execute(select(LabResult)).scalars()}
     assert sorted(labs) == sorted(ids)
