@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from _store_support import INVESTIGATOR, SCREEN_DAY, SEED, enrol, match_patient
+from _store_support import (
+    INVESTIGATOR,
+    SCREEN_DAY,
+    SEED,
+    adverse_event_fields,
+    enrol,
+    match_patient,
+    record_on_day,
+    screen,
+)
 
 from hepatrial.service import (
     TABLE_NAMES,
@@ -20,7 +30,6 @@ from hepatrial.service import (
     record_qol,
     record_visit,
     record_withdrawal,
-    screen_participant,
 )
 from hepatrial.store import StoreSession
 
@@ -32,87 +41,25 @@ DAY = dt.timedelta(days=1)
 def _small_trial(session: StoreSession) -> dict[str, str]:
     """Four randomized participants with follow-up, one screen failure; returns code -> arm."""
     arms = {code: enrol(session, code, aetiology="masld").arm for code in ("E1", "E2", "E3", "E4")}
-    screen_participant(
-        session,
-        participant_id="F1",
-        site="S02",
-        patient=match_patient(age=80),
-        user=INVESTIGATOR,
-        on=SCREEN_DAY,
-    )
+    screen(session, "F1", site="S02", patient=match_patient(age=80))
     treated = next(c for c, a in arms.items() if a == "macrophage")
-    record_dose(
-        session,
-        participant_id=treated,
-        dose_number=1,
-        given_on=SCREEN_DAY + 7 * DAY,
-        amount=9.0e8,
-        unit="cells",
-        user=INVESTIGATOR,
+    dose = {"dose_number": 1, "amount": 9.0e8, "unit": "cells"}
+    record_on_day(record_dose, session, treated, 7, "given_on", **dose)
+    on_day_90 = partial(record_on_day, session=session, participant_id="E1", day=90)
+    on_day_90(record_visit, date_field="visit_date", visit="d90")
+    lab = {"analyte": "bilirubin", "value": 25.65, "unit": "µmol/L", "visit": "d90"}
+    on_day_90(record_lab, date_field="collected_on", **lab)
+    qol = {"instrument": "EQ-5D-5L", "visit": "d90", "answers": {"mobility": 2, "vas": 80}}
+    on_day_90(record_qol, date_field="answered_on", **qol)
+    ae = adverse_event_fields(participant_id="E2", end_date=SCREEN_DAY + 40 * DAY)
+    record_adverse_event(session, user=INVESTIGATOR, **ae)  # type: ignore[arg-type]
+    record_on_day(
+        record_outcome, session, "E2", 30, "occurred_on", kind="decompensation", detail="ascites"
     )
-    record_visit(
-        session,
-        participant_id="E1",
-        visit="d90",
-        visit_date=SCREEN_DAY + 90 * DAY,
-        user=INVESTIGATOR,
+    record_on_day(
+        record_outcome, session, "E3", 60, "occurred_on", kind="death", cause="liver failure"
     )
-    record_lab(
-        session,
-        participant_id="E1",
-        analyte="bilirubin",
-        value=25.65,
-        unit="µmol/L",
-        collected_on=SCREEN_DAY + 90 * DAY,
-        visit="d90",
-        user=INVESTIGATOR,
-    )
-    record_qol(
-        session,
-        participant_id="E1",
-        instrument="EQ-5D-5L",
-        visit="d90",
-        answers={"mobility": 2, "vas": 80},
-        answered_on=SCREEN_DAY + 90 * DAY,
-        user=INVESTIGATOR,
-    )
-    record_adverse_event(
-        session,
-        participant_id="E2",
-        term="Ascites",
-        system_organ_class="Gastrointestinal disorders",
-        grade=3,
-        serious=True,
-        related=False,
-        liver_related=True,
-        outcome="recovered",
-        start_date=SCREEN_DAY + 30 * DAY,
-        end_date=SCREEN_DAY + 40 * DAY,
-        user=INVESTIGATOR,
-    )
-    record_outcome(
-        session,
-        participant_id="E2",
-        kind="decompensation",
-        detail="ascites",
-        occurred_on=SCREEN_DAY + 30 * DAY,
-        user=INVESTIGATOR,
-    )
-    record_outcome(
-        session,
-        participant_id="E3",
-        kind="death",
-        cause="liver failure",
-        occurred_on=SCREEN_DAY + 60 * DAY,
-        user=INVESTIGATOR,
-    )
-    record_withdrawal(
-        session,
-        participant_id="E4",
-        withdrawn_on=SCREEN_DAY + 20 * DAY,
-        reason="lost to follow-up",
-        user=INVESTIGATOR,
-    )
+    record_on_day(record_withdrawal, session, "E4", 20, "withdrawn_on", reason="lost to follow-up")
     return arms
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from _store_support import ADMIN
+from _store_support import ADMIN, adverse_event_fields
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -63,16 +63,8 @@ def test_unmigrated_store_and_unknown_url_are_refused(tmp_path: Path) -> None:
 
 def test_database_refuses_impossible_adverse_events(session: StoreSession) -> None:
     """Check constraints hold even for a write that bypasses the service's checks."""
-    base = dict(
-        participant_id="Z1",
-        term="x",
-        system_organ_class="y",
-        serious=False,
-        related=False,
-        liver_related=False,
-        outcome="recovered",
-        start_date=dt.date(2026, 1, 2),
-    )
+    base = adverse_event_fields(participant_id="Z1", start_date=dt.date(2026, 1, 2))
+    del base["grade"]
     with write_operation(session, ADMIN):
         session.execute(
             text(
@@ -87,16 +79,4 @@ def test_database_refuses_impossible_adverse_events(session: StoreSession) -> No
 
 def test_foreign_keys_are_enforced(session: StoreSession) -> None:
     with pytest.raises(IntegrityError), write_operation(session, ADMIN):
-        session.add(
-            AdverseEvent(
-                participant_id="nobody",
-                term="x",
-                system_organ_class="y",
-                grade=1,
-                serious=False,
-                related=False,
-                liver_related=False,
-                outcome="recovered",
-                start_date=dt.date(2026, 1, 2),
-            )
-        )
+        session.add(AdverseEvent(**adverse_event_fields(participant_id="nobody")))  # type: ignore[arg-type]
