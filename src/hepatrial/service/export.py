@@ -48,6 +48,10 @@ LAB_TEST_CODES = {
 }
 """Analyte -> (LBTESTCD, LBTEST); other analytes use their name, upper case, 8 characters."""
 
+_SCREENING = "\x00screening"
+"""Visit key of screening labs in LB (VISIT ``SCREENING``, VISITNUM 0); a follow-up lab recorded
+without a visit is ``UNSCHEDULED`` with an empty VISITNUM."""
+
 
 @dataclass(frozen=True)
 class SdtmExport:
@@ -75,8 +79,13 @@ def _iso(values: pd.Series) -> pd.Series:
 
 
 def _sdtm_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
-    """SDTM study day: date - reference + 1 on or after the reference, date - reference before."""
-    days = (dates - reference).dt.days
+    """SDTM study day: date - reference + 1 on or after the reference, date - reference before.
+
+    Empty when either date is missing (e.g. a participant not randomized has no reference).
+    Both sides are coerced to datetimes because an empty or all-missing column arrives with
+    ``object`` dtype (a store with no randomized participant).
+    """
+    days = (pd.to_datetime(dates) - pd.to_datetime(reference)).dt.days
     return days.where(days < 0, days + 1).astype("Int64")
 
 
@@ -159,7 +168,8 @@ class _Builder:
                 "visit": labs["visit"],
             }
         )
-        frame = pd.concat([screening, followup], ignore_index=True)
+        parts = [part for part in (screening, followup) if not part.empty]
+        frame = pd.concat(parts, ignore_index=True) if parts else followup
         frame = frame.sort_values(["participant_id", "date", "analyte"], kind="stable")
         codes = frame["analyte"].map(lambda a: LAB_TEST_CODES.get(a, (a.upper()[:8], a)))
         out = pd.DataFrame(
@@ -171,8 +181,10 @@ class _Builder:
                 "LBORRESU": frame["LBORRESU"],
                 "LBSTRESN": frame["LBSTRESN"],
                 "LBSTRESU": frame["LBSTRESU"],
-                "VISITNUM": frame["visit"].map(self.visit_numbers).fillna(0.0),
-                "VISIT": frame["visit"].map(self.visit_labels).fillna("SCREENING"),
+                "VISITNUM": frame["visit"].map({**self.visit_numbers, _SCREENING: 0.0}),
+                "VISIT": frame["visit"]
+                .map({**self.visit_labels, _SCREENING: "SCREENING"})
+                .fillna("UNSCHEDULED"),
                 "LBDTC": _iso(frame["date"]),
                 "LBDY": _sdtm_day(frame["date"], self.reference(frame["participant_id"])),
             }
@@ -202,7 +214,7 @@ class _Builder:
                         "LBSTRESN": float(check_plausible(value, analyte, unit)[0]),
                         "LBSTRESU": conventional_unit(analyte),
                         "date": row["screened_on"],
-                        "visit": None,
+                        "visit": _SCREENING,
                     }
                 )
         return pd.DataFrame(
