@@ -325,11 +325,16 @@ def test_missing_table_and_columns_are_all_reported() -> None:
     assert "'withdrawals' is missing" in message and "cause, severe" in message
 
 
-def test_no_randomized_participant_is_refused_with_the_reason() -> None:
+def test_no_randomized_participant_gives_empty_datasets_and_counts_the_screened() -> None:
+    # early in a trial the report still renders: empty ADaM datasets, screened counted
     tables = hand_built_tables()
     tables["randomizations"] = tables["randomizations"].iloc[0:0]
-    with pytest.raises(DataCheckError, match="no participant has been randomized yet"):
-        derive_adam(tables, load_protocol("match"))
+    adam = derive_adam(tables, load_protocol("match"))
+    assert adam.adsl.empty and adam.adlb.empty and adam.adtte.empty and adam.adae.empty
+    screened = [e for d, e in adam.exclusions if d == "ADSL"]
+    assert [(e.reason, e.count) for e in screened] == [
+        ("screened but not randomized (CONSORT only)", len(tables["participants"]))
+    ]
 
 
 def test_unknown_arm_is_refused() -> None:

@@ -115,11 +115,6 @@ def derive_adam(
         End of follow-up for ADTTE; default the longest ``time_horizon_days`` of the endpoints.
     """
     source = check_sources(tables)
-    if source["randomizations"].empty:
-        raise DataCheckError(
-            "no participant has been randomized yet: there is nothing to analyse "
-            f"({len(source['screenings'])} screening(s) recorded)"
-        )
     exclusions: list[tuple[str, Exclusion]] = []
     adsl = derive_adsl(source, protocol, exclusions)
     adlb = derive_adlb(source, adsl, protocol, exclusions)

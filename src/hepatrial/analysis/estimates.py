@@ -236,6 +236,15 @@ def _cumulative_incidence(
 ) -> EndpointResult:
     from hepatrial.stats import gray_test
 
+    if not (rows["CRSTAT"] != 0).any():
+        return base_result(
+            ctx,
+            a,
+            status="not run",
+            n=len(rows),
+            note=f"no {a.endpoint.variable.replace('_', ' ')} or competing event in either "
+            f"arm by day {horizon:g}: every participant is censored",
+        )
     fit = estimator(rows["AVAL"], rows["CRSTAT"], group=rows["ARMCD"])
     at = fit.at([horizon])
     by_arm = {}

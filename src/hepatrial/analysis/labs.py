@@ -178,7 +178,8 @@ def derive_lab_records(
     meld_rows, meld_missing = _meld(labs, protocol.eligibility.meld_variant)
     elf_rows, elf_missing = _elf(labs)
     parts = [_direct(labs), meld_rows, elf_rows, _qol(source["qol_answers"])]
-    records = pd.concat([p for p in parts if not p.empty], ignore_index=True)
+    present = [p for p in parts if not p.empty]
+    records = pd.concat(present, ignore_index=True) if present else pd.DataFrame(columns=_COLUMNS)
     records["ADT"] = pd.to_datetime(records["ADT"])
     dropped = [
         ("MELD not derived: bilirubin, INR or creatinine missing that day", meld_missing),

@@ -70,6 +70,34 @@ def analyses(protocol: Protocol) -> list[Analysis]:
     return out
 
 
+def empty_arms(ctx: Context, population: str) -> list[str]:
+    """The compared arms (experimental, control) with nobody in ``population``."""
+    arms = set(ctx.population(population)["ARMCD"])
+    return [arm for arm in (ctx.experimental, ctx.control) if arm not in arms]
+
+
+def _run_one(ctx: Context, a: Analysis) -> EndpointResult:
+    """One analysis, or a "not run" result with the reason when the data cannot support it.
+
+    An arm with nobody in the analysis population (early in a trial, or when nobody has been
+    treated yet) and an estimator refusing the data (too few participants or events, no
+    variation) are results to report, not reasons to stop the plan.
+    """
+    missing = empty_arms(ctx, a.population)
+    if missing:
+        note = "; ".join(f"no participant in arm {arm}" for arm in missing)
+        return base_result(ctx, a, status="not run", note=f"{note} ({a.population} population)")
+    try:
+        return HANDLERS[a.endpoint.kind](ctx, a)
+    except ConvergenceError as error:
+        return base_result(ctx, a, status="not run", note=f"did not converge: {error}")
+    except (ValueError, DataCheckError) as error:
+        n = len(ctx.population(a.population))
+        return base_result(
+            ctx, a, status="not run", n=n, note=f"cannot be estimated from these data: {error}"
+        )
+
+
 def run_plan(
     adam: AdamDatasets, protocol: Protocol, *, options: dict[str, Any] | None = None
 ) -> PlanResults:
@@ -82,11 +110,7 @@ def run_plan(
     ctx = Context(adam, protocol, experimental, control, adam.content_hash)
     results = []
     for a in analyses(protocol):
-        try:
-            results.append(HANDLERS[a.endpoint.kind](ctx, a))
-        except ConvergenceError as error:
-            # one estimator failing to converge is a result to report, not a reason to stop
-            results.append(base_result(ctx, a, status="not run", note=f"did not converge: {error}"))
+        results.append(_run_one(ctx, a))
     return PlanResults(
         protocol_id=protocol.id,
         protocol_version=protocol.version,

@@ -1,6 +1,7 @@
 """``hepatrial report``: the HTML report (and JSON results) of a trial.
 
-From a store (``--db URL``), or from SDTM-like CSV exports (``--sdtm DIR --protocol NAME``, as
+From a store (``--db URL``, default ``$HEPATRIAL_DB`` or ``sqlite:///hepatrial.db`` like the
+operations commands), or from SDTM-like CSV exports (``--sdtm DIR --protocol NAME``, as
 ``hepatrial export`` writes them); the report states what an SDTM export cannot carry.
 """
 
@@ -48,7 +49,8 @@ def report_command(
         typer.Option(
             "--db",
             envvar="HEPATRIAL_DB",
-            help="Store URL (sqlite:///file.db or postgresql+psycopg://...).",
+            help="Store URL (sqlite:///file.db or postgresql+psycopg://...); default "
+            "sqlite:///hepatrial.db. Ignored with --sdtm.",
         ),
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
@@ -70,11 +72,14 @@ def report_command(
 ) -> None:
     """Derive the analysis datasets, run the protocol's plan and write a self-contained report."""
     from hepatrial.report.html import render_report
+    from hepatrial.store import DEFAULT_URL
 
     console = Console(stderr=True)
-    if (db is None) == (sdtm is None) or (sdtm is not None and protocol is None):
-        console.print("[red]error:[/red] give either --db URL, or --sdtm DIR with --protocol NAME")
+    if sdtm is not None and protocol is None:
+        console.print("[red]error:[/red] --sdtm DIR needs --protocol NAME (the trial's protocol)")
         raise typer.Exit(2)
+    # like the operations commands: --db, else $HEPATRIAL_DB, else ./hepatrial.db
+    db = db or DEFAULT_URL
     try:
         with console.status("Deriving the analysis datasets and running the plan"):
             data, results_json = (

@@ -117,6 +117,12 @@ _KM_YLABELS = {
 }
 
 
+def _not_drawn(empty: list[str], arms: Mapping[str, str]) -> str:
+    """The sentence standing for a figure that cannot be drawn yet."""
+    which = " and ".join(html.escape(arms.get(a, a)) for a in empty)
+    return f'<p class="note">Not drawn: no participant in arm {which} yet.</p>'
+
+
 def _km_section(data: ReportInput) -> str:
     parts: list[str] = []
     order = [data.results.experimental_arm, data.results.control_arm]
@@ -127,6 +133,10 @@ def _km_section(data: ReportInput) -> str:
         first = not parts
         horizon = float(endpoint.time_horizon_days or 365)
         tte = data.adam.adtte[data.adam.adtte["PARAMCD"] == TTE_PARAMS[endpoint.variable]]
+        empty = [a for a in order if not (tte["ARMCD"] == a).any()]
+        if empty:
+            parts.append(f"<h3>{html.escape(endpoint.label)}</h3>" + _not_drawn(empty, arms))
+            continue
         from hepatrial.stats.survival import kaplan_meier, numbers_at_risk
 
         curves = {}

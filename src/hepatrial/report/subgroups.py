@@ -6,7 +6,8 @@ baseline-adjusted difference in change (:func:`~hepatrial.stats.change_from_base
 difference in Kaplan-Meier survival at the horizon with the CI
 ``d ± z sqrt(se1² + se2²)`` from the Greenwood standard errors. Levels with fewer than two
 participants in an arm are skipped, and so is a factor left with fewer than two levels (it
-would only repeat the overall estimate).
+would only repeat the overall estimate). When the primary analysis was not run (e.g. an arm is
+still empty) there is no subgroup table.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def subgroup_table(
     """Rows for :func:`hepatrial.report.figures.forest_plot` and the x-axis label."""
     primary = results.result(protocol.primary_endpoint.id)
     data, label = _primary_data(adam, primary, protocol)
-    if data is None:
+    if data is None or primary.status != "done":
+        # nothing to split when the overall primary analysis could not be run
         return pd.DataFrame(columns=COLUMNS), label
     experimental, control = results.experimental_arm, results.control_arm
     horizon = float(protocol.primary_endpoint.time_horizon_days or 0)
