@@ -120,3 +120,17 @@ def test_simulate_group_sequential_with_futility(tmp_path: Path) -> None:
     assert summary["stop_futility_1"].iloc[0] > 0
     stops = summary["stop_efficacy_1"].iloc[0] + summary["stop_efficacy_2"].iloc[0]
     assert stops == pytest.approx(summary["power"].iloc[0], abs=1e-12)
+
+
+def test_simulate_shows_no_secondary_power_without_a_complication(tmp_path: Path) -> None:
+    # the compensated-cirrhosis model (MATCH) has no binary complication, so no secondary test:
+    # the column shows "–", not a power of 0
+    result = runner.invoke(
+        app,
+        ["simulate", "--protocol", "match", "--trials", "20", "--n", "40", "--workers", "1"]
+        + ["-o", str(tmp_path / "m")],
+    )
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("│ 40 "))
+    assert row.split("│")[-2].strip() == "–"
+    assert "no complication to test" in result.output

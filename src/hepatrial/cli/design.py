@@ -178,7 +178,14 @@ def _sizes(text: str) -> list[int]:
     return [int(v) for v in values]
 
 
-def _results_table(summary: Any, looks: int) -> Table:
+def _has_complication(scenario: Any) -> bool:
+    """Whether the scenario's patient model has a binary complication (a secondary test)."""
+    from hepatrial.simulate import patients
+
+    return patients.load_model(scenario.model_id).effects.binary is not None
+
+
+def _results_table(summary: Any, looks: int, *, secondary: bool = True) -> Table:
     table = Table(title="Operating characteristics (power ± Monte Carlo SE)")
     columns = [
         "n",
@@ -202,7 +209,8 @@ def _results_table(summary: Any, looks: int) -> Table:
             f"{row['rejection_two_sided']:.4f}" if null and looks == 1 else "",
             f"{row['expected_n']:.1f}",
             f"{row['expected_duration_months']:.1f}",
-            f"{row['secondary_power']:.4f}",
+            # without a complication in the model there is no secondary test to have power
+            f"{row['secondary_power']:.4f}" if secondary else "–",
         )
     return table
 
@@ -275,7 +283,10 @@ def simulate_command(
             scheduler=scheduler,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    console.print(_results_table(grid.summary, looks))
+    secondary = _has_complication(scenarios[0])
+    console.print(_results_table(grid.summary, looks, secondary=secondary))
+    if not secondary:
+        console.print("secondary power: – (the patient model has no complication to test)")
     paths = write_power_curves(grid, output, seed=seed)
     console.print("wrote " + ", ".join(str(p) for p in paths))
 

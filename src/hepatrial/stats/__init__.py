@@ -15,6 +15,8 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "kaplan_meier": "survival",
+    "kaplan_meier_by": "survival",
+    "numbers_at_risk": "survival",
     "KaplanMeierResult": "survival",
     "logrank": "logrank",
     "LogrankResult": "logrank",
