@@ -59,6 +59,64 @@ def _patient() -> dict[str, object]:
     }
 
 
+def msc_patient() -> dict[str, object]:
+    """An eligible MSC-ACLF screening record.
+
+    UNOS MELD with creatinine at its floor of 1.0: 3.78 ln 15 + 11.2 ln 1.8 + 6.43 = 23.25;
+    bilirubin 15 mg/dL is 256.5 µmol/L (>= 171 µmol/L).
+    """
+    day = "2026-01-10"
+    return {
+        "age": 45,
+        "sex": "female",
+        "labs": [
+            {"analyte": "bilirubin", "value": 15.0, "unit": "mg/dL", "collected_on": day},
+            {"analyte": "inr", "value": 1.8, "unit": "1", "collected_on": day},
+            {"analyte": "creatinine", "value": 0.9, "unit": "mg/dL", "collected_on": day},
+        ],
+        "facts": {
+            "hbsag_positive_over_6_months": True,
+            "ascites_or_encephalopathy_within_4_weeks": True,
+            "hcc": False,
+            "other_active_malignancy": False,
+            "pregnant_or_breastfeeding": False,
+            "hcv_or_hiv_coinfection": False,
+        },
+    }
+
+
+def build_msc(url: str, randomized: int) -> list[str]:
+    """The MSC-ACLF trial at ``url`` with ``randomized`` participants; return the arms drawn.
+
+    With :data:`SEED` the sequence starts standard-medical-therapy, msc, msc.
+    """
+    init_db(url)
+    with open_session(url) as session:
+        create_trial(session, "msc-aclf", seed=SEED, admin=ADMIN)
+        add_site(session, code="S01", name="Edinburgh", user=ADMIN)
+        add_user(session, user_id=INVESTIGATOR, role="investigator", user=ADMIN)
+        arms = []
+        for i in range(randomized):
+            code = f"P{i + 1:03d}"
+            screen_participant(
+                session,
+                participant_id=code,
+                site="S01",
+                patient=msc_patient(),
+                user=INVESTIGATOR,
+                on=SCREEN_DAY,
+            )
+            drawn = randomize(
+                session,
+                participant_id=code,
+                user=INVESTIGATOR,
+                randomized_on=SCREEN_DAY,
+                weight_kg=70.0,
+            )
+            arms.append(drawn.arm)
+        return arms
+
+
 def build_stage(url: str, stage: str) -> list[str]:
     """Create the MATCH trial at ``url`` at ``stage`` (one of STAGES); return the arms drawn."""
     init_db(url)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from _early_stores import STAGES, build_stage
+from _early_stores import STAGES, build_msc, build_stage
 from typer.testing import CliRunner
 
 from hepatrial.analysis.store import analyse_store
@@ -120,3 +120,32 @@ def test_report_cli_defaults_to_the_store_in_the_working_directory(
     assert run.exit_code == 0, run.output
     assert "· 1 randomized ·" in (tmp_path / "r.html").read_text(encoding="utf-8")
     assert os.path.getsize(tmp_path / "r.json") > 0
+
+
+def test_msc_aclf_one_arm_then_both_arms_without_events(url: str) -> None:
+    # survival endpoints: KM + log-rank, Cox, cumulative incidence; binary: chisq, fisher
+    assert build_msc(url, 1) == ["standard-medical-therapy"]
+    page, results = _analyse(url)
+    rows = results["results"]
+    assert isinstance(rows, list)
+    assert {r["note"] for r in rows} == {"no participant in arm msc (itt population)"}
+    assert "Not drawn: no participant in arm" in page
+    dispose_engine(url)
+
+
+def test_msc_aclf_without_events_says_which_test_is_undefined(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'msc.db'}"
+    assert build_msc(url, 2) == ["standard-medical-therapy", "msc"]
+    page, results = _analyse(url)
+    rows = {(r["endpoint_id"], r["estimator"]): r for r in results["results"]}  # type: ignore[union-attr]
+    cox = rows[("survival_24w", "cox")]
+    assert cox["status"] == "not run" and "has an event" in cox["note"]
+    km = rows[("survival_24w", "kaplan_meier")]
+    # no death: both arms survive with probability 1, the difference is 0 and the log-rank
+    # statistic is 0/0, so there is no P value and the note says why
+    assert km["status"] == "done" and km["estimate"] == 0.0 and km["p_value"] is None
+    assert "P not computed" in km["note"]
+    fisher = rows[("severe_infection", "fisher")]
+    # Fisher's exact test on [[0, 1], [0, 1]]: the only table with these margins, P = 1
+    assert fisher["status"] == "done" and fisher["p_value"] == 1.0
+    assert "Kaplan-Meier" in page

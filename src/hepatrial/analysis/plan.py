@@ -15,6 +15,8 @@ horizon); ``sae`` and ``liver_related_sae`` to treatment-emergent serious events
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import hepatrial
@@ -76,6 +78,20 @@ def empty_arms(ctx: Context, population: str) -> list[str]:
     return [arm for arm in (ctx.experimental, ctx.control) if arm not in arms]
 
 
+def _explain_missing_p(result: EndpointResult) -> EndpointResult:
+    """Say why a test gave no P value (e.g. chi-square or log-rank with no event at all)."""
+    if result.p_value is None or not math.isnan(result.p_value):
+        return result
+    note = "; ".join(
+        [
+            *filter(None, [result.note]),
+            "P not computed: the test is undefined on these data "
+            "(no variation, e.g. no event in either arm)",
+        ]
+    )
+    return dataclasses.replace(result, p_value=None, note=note)
+
+
 def _run_one(ctx: Context, a: Analysis) -> EndpointResult:
     """One analysis, or a "not run" result with the reason when the data cannot support it.
 
@@ -88,7 +104,7 @@ def _run_one(ctx: Context, a: Analysis) -> EndpointResult:
         note = "; ".join(f"no participant in arm {arm}" for arm in missing)
         return base_result(ctx, a, status="not run", note=f"{note} ({a.population} population)")
     try:
-        return HANDLERS[a.endpoint.kind](ctx, a)
+        return _explain_missing_p(HANDLERS[a.endpoint.kind](ctx, a))
     except ConvergenceError as error:
         return base_result(ctx, a, status="not run", note=f"did not converge: {error}")
     except (ValueError, DataCheckError) as error:
