@@ -67,6 +67,12 @@ def test_report_renders_with_reasons_at_every_stage(url: str, stage: str) -> Non
         assert primary["status"] == "not run"
         assert primary["note"] == "no analysable ADLB records of MELD at d90"
     assert page.count("Not run:") == len(not_run)
+    # no follow-up visit at any stage: the trajectory figures are replaced by a sentence
+    assert "Not drawn: no biomarker or MELD value after baseline yet" in page
+    assert "nan" not in page.split("<h2>Baseline characteristics</h2>")[1].split("<h2>")[0]
+    if n == 1:  # one participant aged 55: mean 55.0, SD undefined; the empty arm shows –
+        cells = " ".join(page.split("Age, years, mean (SD)</td>")[1].split("</tr>")[0].split())
+        assert cells == "<td>55.0 (–)</td> <td>– (–)</td> <td>55.0 (–)</td>"
 
 
 @pytest.mark.parametrize("stage", ["empty", "screened", "one_arm"])

@@ -212,7 +212,10 @@ def _trajectory_section(data: ReportInput) -> str:
             f"<h3>{html.escape(label)}</h3>"
             + _figure(uri, "Mean and 95% CI of observed values at each visit window.", label)
         )
-    return "".join(parts)
+    return "".join(parts) or (
+        '<p class="note">Not drawn: no biomarker or MELD value after baseline yet '
+        "(a trajectory needs values at two visit windows or more).</p>"
+    )
 
 
 def _visit_labels(protocol: Protocol) -> dict[str, str]:

@@ -48,6 +48,11 @@ def _n_pct(x: int, n: int) -> str:
     return f"{x} ({100.0 * x / n:.1f}%)" if n else "0"
 
 
+def _mean_sd(values: pd.Series) -> str:
+    """``mean (SD)``; ``–`` for an empty arm, and the SD ``–`` for a single participant."""
+    return f"{fmt_num(float(values.mean()), 1)} ({fmt_num(float(values.std()), 1)})"
+
+
 def table_one(
     adam: AdamDatasets, arms: Mapping[str, str], protocol: Protocol | None = None
 ) -> pd.DataFrame:
@@ -64,7 +69,7 @@ def table_one(
     ]
     rows.append(
         {"Characteristic": "Age, years, mean (SD)"}
-        | {k: f"{g['AGE'].mean():.1f} ({g['AGE'].std():.1f})" for k, g in groups.items()}
+        | {k: _mean_sd(g["AGE"]) for k, g in groups.items()}
     )
     rows.append(
         {"Characteristic": "Female, n (%)"}
