@@ -95,3 +95,22 @@ def test_one_lab_has_study_day_relative_to_randomization(url: str) -> None:
 def test_seed_sequence(url: str) -> None:
     # the stages rely on this allocation order for the fixed seed (see _early_stores.SEED)
     assert build_stage(url, "both_arms") == ["macrophage", "macrophage", "standard-care"]
+
+
+@pytest.mark.parametrize("stage", ["empty", "screened", "one_lab"])
+def test_early_export_reads_back_into_the_report(url: str, tmp_path: Path, stage: str) -> None:
+    from typer.testing import CliRunner
+
+    from hepatrial.cli.main import app
+
+    build_stage(url, stage)
+    with open_session(url) as session:
+        export_sdtm(session, tmp_path / "sdtm")
+    dispose_engine(url)
+    page = tmp_path / "r.html"
+    run = CliRunner().invoke(
+        app, ["report", "--sdtm", str(tmp_path / "sdtm"), "--protocol", "match", "-o", str(page)]
+    )
+    assert run.exit_code == 0, run.output
+    randomized = 3 if stage == "one_lab" else 0
+    assert f"· {randomized} randomized ·" in page.read_text(encoding="utf-8")
