@@ -155,3 +155,39 @@ def test_msc_aclf_without_events_says_which_test_is_undefined(tmp_path: Path) ->
     # Fisher's exact test on [[0, 1], [0, 1]]: the only table with these margins, P = 1
     assert fisher["status"] == "done" and fisher["p_value"] == 1.0
     assert "Kaplan-Meier" in page
+
+
+def test_first_day_90_values_too_few_for_ancova_say_so(url: str) -> None:
+    import datetime as dt
+
+    from _early_stores import INVESTIGATOR, SCREEN_DAY
+
+    from hepatrial.service import record_labs, record_visit
+    from hepatrial.store import open_session
+
+    build_stage(url, "both_arms")  # P001, P002 macrophage; P003 standard-care
+    with open_session(url) as session:
+        for code, bilirubin in (("P001", 1.5), ("P002", 1.2), ("P003", 2.0)):
+            for visit, day in (("d0", 0), ("d90", 90)):
+                on = SCREEN_DAY + dt.timedelta(days=day)
+                record_visit(
+                    session, participant_id=code, visit=visit, visit_date=on, user=INVESTIGATOR
+                )
+                record_labs(
+                    session,
+                    participant_id=code,
+                    values=[("bilirubin", bilirubin, "mg/dL"), ("inr", 1.3, "1")]
+                    + [("creatinine", 0.9, "mg/dL")],
+                    collected_on=on,
+                    user=INVESTIGATOR,
+                    visit=visit,
+                )
+    page, results = _analyse(url)
+    rows = {r["estimator"]: r for r in results["results"] if r["endpoint_id"] == "delta_meld_d90"}  # type: ignore[union-attr]
+    # ANCOVA: intercept, arm and baseline are 3 coefficients; 3 participants leave no df
+    assert rows["ancova"]["status"] == "not run"
+    assert "3 complete rows cannot estimate 3 coefficients" in rows["ancova"]["note"]
+    # the t-test needs two changes per arm; standard-care has one
+    assert rows["t-test"]["status"] == "not run"
+    assert "each arm needs at least 2" in rows["t-test"]["note"]
+    assert "<h2>Subgroups" not in page  # no forest plot without a primary estimate
