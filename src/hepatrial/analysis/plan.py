@@ -85,8 +85,8 @@ def _explain_missing_p(result: EndpointResult) -> EndpointResult:
     note = "; ".join(
         [
             *filter(None, [result.note]),
-            "P not computed: the test is undefined on these data "
-            "(no variation, e.g. no event in either arm)",
+            "P not computed: the test statistic has zero variance on these data (e.g. no event, "
+            "or no participant of one arm at risk or exposed when events occur)",
         ]
     )
     return dataclasses.replace(result, p_value=None, note=note)
