@@ -122,17 +122,7 @@ def time_to_event(ctx: Context, a: Analysis) -> EndpointResult:
     horizon = float(a.endpoint.time_horizon_days or rows["AVAL"].max())
     if a.estimator == "kaplan_meier":
         return _kaplan_meier(ctx, a, rows, horizon)
-    name = _STATS_NAMES[a.estimator]
-    try:
-        estimator = getattr(importlib.import_module("hepatrial.stats"), name)
-    except (AttributeError, ImportError) as exc:
-        return base_result(
-            ctx,
-            a,
-            status="not run",
-            n=len(rows),
-            note=f"hepatrial.stats.{name} is not available in this version ({exc})",
-        )
+    estimator = getattr(importlib.import_module("hepatrial.stats"), _STATS_NAMES[a.estimator])
     if a.estimator == "cox":
         return _cox(ctx, a, rows, estimator)
     _check_competing(ctx, a)
@@ -458,17 +448,7 @@ def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
         return base_result(
             ctx, a, status="not run", note=f"no analysable ADLB records of {paramcd}"
         )
-    try:
-        mmrm = importlib.import_module("hepatrial.stats.mmrm").mmrm
-    except (ImportError, AttributeError) as exc:
-        return base_result(
-            ctx,
-            a,
-            status="not run",
-            n=rows["USUBJID"].nunique(),
-            by_arm=by_arm,
-            note=f"hepatrial.stats.mmrm is not available in this version ({exc})",
-        )
+    mmrm = importlib.import_module("hepatrial.stats.mmrm").mmrm
     data = rows[["USUBJID", "ARMCD", "AVISIT", "CHG", "BASE"]].copy()
     order = [v for v in a.endpoint.visits if v in set(data["AVISIT"])]
     data["AVISIT"] = pd.Categorical(data["AVISIT"], categories=order, ordered=True)
