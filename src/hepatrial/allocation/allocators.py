@@ -24,7 +24,9 @@ consistent; the allocator itself holds no state.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from operator import attrgetter, itemgetter, methodcaller
 
 import numpy as np
 
@@ -102,6 +104,29 @@ class Allocator(ABC):
     ) -> Assignment: ...
 
     def _check_history(self, history: Sequence[PriorAssignment]) -> None:
+        """Check every prior entry; raise for the first bad one.
+
+        The whole-column checks below cost a few C-level passes plus one level check per
+        distinct combination of factor levels; only when one of them fails is the history
+        walked entry by entry, so the error names the first bad entry.
+        """
+        if not self._history_is_valid(history):
+            self._first_history_problem(history)
+
+    def _history_is_valid(self, history: Sequence[PriorAssignment]) -> bool:
+        """True when every entry is in sequence, names a known arm and has valid levels."""
+        try:
+            numbers = list(map(attrgetter("sequence_number"), history))
+            if numbers != list(range(1, len(history) + 1)):
+                return False
+            if not set(map(attrgetter("arm"), history)) <= self._arm_set:
+                return False
+            combos = set(map(tuple, map(methodcaller("items"), map(_factors_of, history))))
+        except TypeError:  # an unhashable arm or level: let the entry-by-entry walk name it
+            return False
+        return all(self._valid_levels(dict(combo)) for combo in combos)
+
+    def _first_history_problem(self, history: Sequence[PriorAssignment]) -> None:
         for position, prior in enumerate(history, start=1):
             if prior.sequence_number != position:
                 raise AllocationError(
@@ -135,6 +160,9 @@ class Allocator(ABC):
 
     def _probabilities(self, values: np.ndarray) -> dict[str, float]:
         return {arm: float(p) for arm, p in zip(self.arms, values, strict=True)}
+
+
+_factors_of = attrgetter("factors")
 
 
 def _level_problem(factor: Factor, level: object) -> str | None:
@@ -200,8 +228,12 @@ class PermutedBlockAllocator(Allocator):
     ) -> Assignment:
         order = [f.name for f in self.factors]
         stratum = stratum_label(factors, order)
-        mine = tuple(factors[name] for name in order)
-        position = sum(tuple(p.factors[name] for name in order) == mine for p in history)
+        if order:
+            levels_of = itemgetter(*order)
+            mine = levels_of(factors)
+            position = list(map(levels_of, map(_factors_of, history))).count(mine)
+        else:
+            position = len(history)
         block, start, size = self._locate(seed, stratum, position)
         keys = uniforms(seed, f"block|{stratum}|{block}", max(self.block_sizes))
         arms = core.block_arms_from_keys(keys[None, :], np.asarray([size]), self.ratio)[0]
@@ -268,13 +300,13 @@ class MinimisationAllocator(Allocator):
     def _assign(
         self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
     ) -> Assignment:
-        tallies = [dict.fromkeys(self.arms, 0) for _ in self.factors]
-        wanted = [(f.name, factors[f.name], tallies[i]) for i, f in enumerate(self.factors)]
-        for prior in history:
-            for name, level, tally in wanted:
-                if prior.factors[name] == level:
-                    tally[prior.arm] += 1
-        counts = np.asarray([[t[a] for a in self.arms] for t in tallies], dtype=np.int64)
+        arms = list(map(attrgetter("arm"), history))
+        levels = list(map(_factors_of, history))
+        tallies = []
+        for factor in self.factors:
+            pairs = Counter(zip(arms, map(itemgetter(factor.name), levels), strict=True))
+            tallies.append([pairs[arm, factors[factor.name]] for arm in self.arms])
+        counts = np.asarray(tallies, dtype=np.int64).reshape(len(self.factors), len(self.arms))
         scores = core.minimisation_scores(counts, self.ratio, self.weights, self.imbalance)
         probabilities = core.minimisation_probabilities(scores, self.ratio, self.p_best)
         number = len(history) + 1
