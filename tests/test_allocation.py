@@ -231,3 +231,120 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def _match_entries(allocator: Allocator) -> list[PriorAssignment]:
+    macrophage, standard = allocator.arms
+    return [
+        PriorAssignment(1, macrophage, {"aetiology": "alcohol"}),
+        PriorAssignment(2, standard, {"aetiology": "alcohol"}),
+        PriorAssignment(3, macrophage, {"aetiology": "masld"}),
+    ]
+
+
+def test_tally_counts_by_hand() -> None:
+    """MATCH (minimisation on aetiology): alcohol once in each arm, masld once in macrophage.
+    msc-aclf (permuted blocks by MELD band): two below 22, one 22 or more. Simple: only n."""
+    match = Allocator.from_protocol(load_protocol("match"))
+    tally = match.tally(_match_entries(match))
+    assert tally.n == 3 and tally.allocator is match
+    assert tally.counts == {
+        ("aetiology", "alcohol", "macrophage"): 1,
+        ("aetiology", "alcohol", "standard-care"): 1,
+        ("aetiology", "masld", "macrophage"): 1,
+    }
+    msc = Allocator.from_protocol(load_protocol("msc-aclf"))
+    bands = ["meld_below_22", "meld_22_or_more", "meld_below_22"]
+    blocks = msc.tally(PriorAssignment(i + 1, "msc", {"meld_band": b}) for i, b in enumerate(bands))
+    assert blocks.counts == {("meld_below_22",): 2, ("meld_22_or_more",): 1}
+    simple = SimpleAllocator(["a", "b"], [1, 1])
+    plain = simple.tally([PriorAssignment(1, "a"), PriorAssignment(2, "a")])
+    assert (plain.n, plain.counts) == (2, {})
+    unstratified = PermutedBlockAllocator(["a", "b"], [1, 1], [2, 4])
+    assert unstratified.tally([PriorAssignment(1, "b")]).counts == {(): 1}
+
+
+def test_assign_next_is_assign_and_leaves_the_tally_alone() -> None:
+    allocator = Allocator.from_protocol(load_protocol("match"))
+    history = _match_entries(allocator)
+    tally = allocator.tally(history[:1])
+    tally.extend(history[1:])
+    before = tally.counts
+    nxt = allocator.assign_next(seed=SEED, tally=tally, factors={"aetiology": "alcohol"})
+    assert nxt == allocator.assign(seed=SEED, history=history, factors={"aetiology": "alcohol"})
+    assert nxt.sequence_number == 4
+    assert (tally.n, tally.counts) == (3, before)
+    with pytest.raises(AllocationError, match="participant #4: factor aetiology='hbv' is not a"):
+        allocator.assign_next(seed=SEED, tally=tally, factors={"aetiology": "hbv"})
+    with pytest.raises(AllocationError, match="at least 16 random bytes; got 3 bytes"):
+        allocator.assign_next(seed=b"abc", tally=tally, factors={"aetiology": "alcohol"})
+
+
+def test_extend_is_atomic_and_names_the_bad_position() -> None:
+    """A chunk with a bad entry in the middle is refused whole: n and the counts stay as they
+    were, and the error names the entry's position in the whole history."""
+    allocator = Allocator.from_protocol(load_protocol("match"))
+    macrophage, standard = allocator.arms
+    tally = allocator.tally(_match_entries(allocator)[:2])
+    before = tally.counts
+    good4 = PriorAssignment(4, standard, {"aetiology": "other"})
+    good5 = PriorAssignment(5, macrophage, {"aetiology": "other"})
+    bad_chunks = {
+        "history #4 names arm 'placebo'; arms: macrophage, standard-care": [
+            PriorAssignment(3, macrophage, {"aetiology": "masld"}),
+            PriorAssignment(4, "placebo", {"aetiology": "other"}),
+            good5,
+        ],
+        "position 4 holds #5": [PriorAssignment(3, macrophage, {"aetiology": "masld"}), good5],
+        "position 3 holds #1": [PriorAssignment(1, macrophage, {"aetiology": "masld"})],
+        "history #4: factor aetiology='hbv' is not a level; levels: alcohol, masld, other": [
+            PriorAssignment(3, macrophage, {"aetiology": "masld"}),
+            PriorAssignment(4, standard, {"aetiology": "hbv"}),
+            good5,
+        ],
+        r"history #3: factors must be exactly \['aetiology'\]; got \['aetiology', 'site'\]": [
+            PriorAssignment(3, macrophage, {"aetiology": "masld", "site": "leeds"})
+        ],
+    }
+    for message, chunk in bad_chunks.items():
+        with pytest.raises(AllocationError, match=message):
+            tally.extend(chunk)
+        assert (tally.n, tally.counts) == (2, before)
+    tally.extend([PriorAssignment(3, macrophage, {"aetiology": "masld"}), good4, good5])
+    history = [*_match_entries(allocator), good4, good5]
+    assert tally.n == 5
+    assert allocator.assign_next(seed=SEED, tally=tally, factors={"aetiology": "other"}) == (
+        allocator.assign(seed=SEED, history=history, factors={"aetiology": "other"})
+    )
+
+
+def test_tally_of_another_allocator_is_refused() -> None:
+    """Even an allocator built from the same protocol needs its own tally."""
+    first = Allocator.from_protocol(load_protocol("match"))
+    second = Allocator.from_protocol(load_protocol("match"))
+    tally = first.tally(_match_entries(first))
+    with pytest.raises(AllocationError, match=r"belongs to another allocator \(minimisation, arms"):
+        second.assign_next(seed=SEED, tally=tally, factors={"aetiology": "alcohol"})
+    blocks = Allocator.from_protocol(load_protocol("msc-aclf"))
+    with pytest.raises(AllocationError, match="this one \\(permuted_blocks, arms msc, standard"):
+        blocks.assign_next(seed=SEED, tally=tally, factors={"meld_band": "meld_below_22"})
+    with pytest.raises(AllocationError, match="tally must be an AllocationTally .*; got list"):
+        first.assign_next(
+            seed=SEED,
+            tally=_match_entries(first),  # type: ignore[arg-type]
+            factors={"aetiology": "alcohol"},
+        )
+
+
+def test_block_tally_follows_the_seed_it_is_asked_with() -> None:
+    """One permuted-block tally asked with two seeds in turn gives each seed's allocation."""
+    allocator = Allocator.from_protocol(load_protocol("msc-aclf"))
+    bands = [{"meld_band": "meld_below_22" if i % 3 else "meld_22_or_more"} for i in range(30)]
+    history = _run(allocator, bands)
+    other = bytes(range(1, 33))
+    tally = allocator.tally()
+    for done in range(0, 31, 5):
+        tally.extend(history[tally.n : done])
+        for seed in (SEED, other, SEED):
+            expected = allocator.assign(seed=seed, history=history[:done], factors=bands[0])
+            assert allocator.assign_next(seed=seed, tally=tally, factors=bands[0]) == expected

@@ -21,11 +21,13 @@ from hepatrial.allocation import (
     PermutedBlockAllocator,
     PriorAssignment,
     SimpleAllocator,
+    core,
     minimisation_assignments,
     minimisation_imbalance_bound,
     permuted_block_assignments,
     simple_assignments,
 )
+from hepatrial.allocation._draws import uniform, uniforms
 from hepatrial.allocation.results import Assignment
 from hepatrial.protocol import Factor
 
@@ -377,3 +379,200 @@ def test_batch_and_concealed_simple_randomization_are_the_same_engine(
     concealed = [allocator.arms.index(a.arm) for a in _run(allocator, seed, [{}] * n)]
     batch = simple_assignments(_HmacStream(seed, "simple"), 1, n, ratio)  # type: ignore[arg-type]
     assert batch[0].tolist() == concealed
+
+
+# Incremental allocation: a tally extended in chunks against counting the whole history.
+
+WEIGHTED_SEX = Factor(name="sex", levels=("f", "m"), weight=0.5)
+TALLY_ALLOCATORS: dict[str, Allocator] = {
+    "simple": SimpleAllocator(["a", "b"], [2, 1]),
+    "blocks": PermutedBlockAllocator(["a", "b", "c"], [2, 1, 1], [4, 8], [SITE, SEX]),
+    "minimisation-range": MinimisationAllocator(
+        ["a", "b"], [2, 1], [SITE, WEIGHTED_SEX], p_best=0.8, imbalance="range"
+    ),
+    "minimisation-variance": MinimisationAllocator(
+        ["a", "b"], [2, 1], [SITE, WEIGHTED_SEX], p_best=0.8, imbalance="variance"
+    ),
+}
+
+
+def _reference_assignment(
+    allocator: Allocator, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
+) -> Assignment:
+    """The next assignment counted from the whole history: the rule as written before tallies.
+
+    Simple: one uniform per sequence number over the ratio. Permuted blocks: the participant's
+    position is the number of earlier participants with the same levels of every factor; all
+    block sizes of the stratum up to that position are drawn and the block holding it is
+    permuted. Minimisation: earlier participants sharing each factor's level are counted by arm.
+    """
+    number = len(history) + 1
+    arms = allocator.arms
+    if isinstance(allocator, SimpleAllocator):
+        shares = core.ratio_probabilities(allocator.ratio)
+        arm = int(core.arm_from_uniform(np.asarray(uniform(seed, f"simple|{number}")), shares))
+        probabilities = {a: float(p) for a, p in zip(arms, shares, strict=True)}
+        return Assignment(number, arms[arm], "simple", factors, probabilities)
+    names = [f.name for f in allocator.factors]
+    if isinstance(allocator, PermutedBlockAllocator):
+        return _reference_block(allocator, seed, history, factors, names)
+    assert isinstance(allocator, MinimisationAllocator)
+    counts = np.zeros((len(names), len(arms)), dtype=np.int64)
+    for prior in history:
+        for row, name in enumerate(names):
+            if prior.factors[name] == factors[name]:
+                counts[row, arms.index(prior.arm)] += 1
+    scores = core.minimisation_scores(
+        counts, allocator.ratio, allocator.weights, allocator.imbalance
+    )
+    shares = core.minimisation_probabilities(scores, allocator.ratio, allocator.p_best)
+    u = np.asarray(uniform(seed, f"minimisation|{number}"))
+    arm = int(core.arm_from_uniform(u, shares))
+    return Assignment(
+        number,
+        arms[arm],
+        "minimisation",
+        factors,
+        {a: float(p) for a, p in zip(arms, shares, strict=True)},
+        imbalance={a: float(s) for a, s in zip(arms, scores, strict=True)},
+    )
+
+
+def _reference_block(
+    allocator: PermutedBlockAllocator,
+    seed: bytes,
+    history: Sequence[PriorAssignment],
+    factors: dict[str, str],
+    names: list[str],
+) -> Assignment:
+    stratum = "|".join(f"{name}={factors[name]}" for name in names) or "all"
+    position = sum(all(p.factors[name] == factors[name] for name in names) for p in history)
+    n_blocks = position // min(allocator.block_sizes) + 1
+    draws = [uniform(seed, f"block-size|{stratum}|{k}") for k in range(1, n_blocks + 1)]
+    sizes = core.block_size_from_uniform(np.asarray(draws), allocator.block_sizes)
+    ends = np.cumsum(sizes)
+    index = int(np.searchsorted(ends, position, side="right"))
+    block, start, size = index + 1, int(ends[index] - sizes[index]), int(sizes[index])
+    keys = uniforms(seed, f"block|{stratum}|{block}", max(allocator.block_sizes))
+    order = core.block_arms_from_keys(keys[None, :], np.asarray([size]), allocator.ratio)[0]
+    left = np.bincount(order[position - start : size], minlength=len(allocator.arms))
+    shares = left.astype(np.float64) / left.sum()
+    return Assignment(
+        len(history) + 1,
+        allocator.arms[int(order[position - start])],
+        "permuted_blocks",
+        factors,
+        {a: float(p) for a, p in zip(allocator.arms, shares, strict=True)},
+        stratum=stratum,
+        stratum_sequence=position + 1,
+        block_number=block,
+        block_position=position - start + 1,
+        block_size=size,
+    )
+
+
+def _exact(assignment: Assignment) -> tuple[object, ...]:
+    """Every field, mappings as ordered item lists and floats as their bit patterns."""
+
+    def items(mapping: object) -> object:
+        if mapping is None:
+            return None
+        assert isinstance(mapping, dict)
+        return [(k, v.hex() if isinstance(v, float) else v) for k, v in mapping.items()]
+
+    a = assignment
+    return (
+        a.sequence_number,
+        a.arm,
+        a.method,
+        items(a.factors),
+        items(a.probabilities),
+        a.stratum,
+        a.stratum_sequence,
+        a.block_number,
+        a.block_position,
+        a.block_size,
+        items(a.imbalance),
+    )
+
+
+participants = st.lists(
+    st.tuples(st.sampled_from("abc"), st.sampled_from("fm"), st.integers(0, 2)),
+    min_size=16,
+    max_size=60,
+)
+
+
+def _recorded_history(
+    allocator: Allocator, seed: bytes, rows: list[tuple[str, str, int]], follow: bool
+) -> list[PriorAssignment]:
+    """Participants of ``rows``; their arms are the reference allocations (``follow``) or the
+    arm index drawn in the row (any valid history, balanced or not)."""
+    history: list[PriorAssignment] = []
+    for site, sex, k in rows:
+        factors = {"site": site, "sex": sex} if allocator.factors else {}
+        arm = allocator.arms[k % len(allocator.arms)]
+        if follow:
+            arm = _reference_assignment(allocator, seed, history, factors).arm
+        history.append(PriorAssignment(len(history) + 1, arm, factors))
+    return history
+
+
+@settings(PROPERTY, max_examples=100)
+@given(
+    seed=seeds,
+    other_seed=seeds,
+    method=st.sampled_from(sorted(TALLY_ALLOCATORS)),
+    rows=participants,
+    follow=st.booleans(),
+    chunks=st.lists(st.integers(1, 9), min_size=1, max_size=45),
+)
+def test_tally_extended_in_chunks_gives_the_reference_assignment(
+    seed: bytes,
+    other_seed: bytes,
+    method: str,
+    rows: list[tuple[str, str, int]],
+    follow: bool,
+    chunks: list[int],
+) -> None:
+    """After every chunk, ``assign_next`` equals the whole-history reference, field by field and
+    bit for bit: on a tally always asked with one seed (the permuted blocks' memo carries over
+    from block to block) and on one asked with two seeds in turn (the memo is redrawn). So do
+    ``assign`` and every step of ``replay``."""
+    allocator = TALLY_ALLOCATORS[method]
+    history = _recorded_history(allocator, seed, rows, follow)
+    steady, switching = allocator.tally(), allocator.tally()
+    done = 0
+    for size in [*chunks, len(history)]:
+        newcomer = dict(history[done].factors) if done < len(history) else dict(history[0].factors)
+        expected = _exact(_reference_assignment(allocator, seed, history[:done], newcomer))
+        other = _exact(_reference_assignment(allocator, other_seed, history[:done], newcomer))
+        assert _exact(allocator.assign_next(seed=seed, tally=steady, factors=newcomer)) == expected
+        for key, want in ((other_seed, other), (seed, expected)):
+            assert (
+                _exact(allocator.assign_next(seed=key, tally=switching, factors=newcomer)) == want
+            )
+        assert steady.n == switching.n == done
+        if done == len(history):
+            break
+        steady.extend(history[done : done + size])
+        switching.extend(history[done : done + size])
+        done = min(done + size, len(history))
+    last = dict(history[-1].factors)
+    scratch = allocator.assign(seed=seed, history=history, factors=last)
+    assert _exact(scratch) == _exact(_reference_assignment(allocator, seed, history, last))
+    report = allocator.replay(seed=seed, history=history)
+    expected_steps = []
+    for index, prior in enumerate(history):
+        expected_steps.append(
+            _reference_assignment(allocator, seed, history[:index], dict(prior.factors))
+        )
+        if expected_steps[-1].arm != prior.arm:
+            break
+    assert [_exact(a) for a in report.assignments] == [_exact(a) for a in expected_steps]
+    mismatch = next(
+        (p for p, a in zip(history, expected_steps, strict=False) if a.arm != p.arm), None
+    )
+    assert report.first_mismatch == (None if mismatch is None else mismatch.sequence_number)
+    if follow:
+        assert report.ok and report.n_checked == len(history)

@@ -13,6 +13,9 @@ Public API
 - ``Allocator.from_protocol(protocol) -> Allocator``
 - ``Allocator.assign(*, seed, history, factors) -> Assignment``
 - ``Allocator.replay(*, seed, history) -> ReplayReport``
+- ``Allocator.tally(history=()) -> AllocationTally``; ``AllocationTally.extend(entries)``,
+  ``.n``, ``.counts``, ``.allocator``
+- ``Allocator.assign_next(*, seed, tally, factors) -> Assignment``
 - ``SimpleAllocator(arms, ratio)``,
   ``PermutedBlockAllocator(arms, ratio, block_sizes, factors=())``,
   ``MinimisationAllocator(arms, ratio, factors, *, p_best, imbalance="range")``
@@ -25,6 +28,7 @@ Public API
 
 from hepatrial.allocation._draws import new_seed
 from hepatrial.allocation.allocators import (
+    AllocationTally,
     Allocator,
     MinimisationAllocator,
     PermutedBlockAllocator,
@@ -41,6 +45,7 @@ from hepatrial.allocation.factors import factor_levels
 from hepatrial.allocation.results import Assignment, PriorAssignment, ReplayReport
 
 __all__ = [
+    "AllocationTally",
     "Allocator",
     "Assignment",
     "MinimisationAllocator",

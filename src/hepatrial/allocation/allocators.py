@@ -8,6 +8,12 @@ Public API
 -> Assignment`` returns the next allocation. ``history`` is every earlier allocation of the trial in
 sequence order (1, 2, ..., n); the new one gets sequence number n + 1.
 
+``allocator.tally(history=()) -> AllocationTally`` summarises a checked history: the number of
+entries and the counts the method needs. ``tally.extend(entries)`` checks and adds later entries.
+``allocator.assign_next(*, seed, tally, factors) -> Assignment`` is :meth:`~Allocator.assign` for
+the history the tally summarises, without walking that history: a long-running service keeps
+one tally per trial and extends it with each committed allocation.
+
 ``allocator.replay(*, seed: bytes, history: Sequence[PriorAssignment]) -> ReplayReport`` recomputes
 every recorded allocation from the seed and names the first that differs.
 
@@ -17,15 +23,20 @@ permuted blocks draw, per stratum and block index, the block size and the order 
 Nothing else is random, so the same seed and history always give the same allocation, and without
 the seed the next allocation of a block or of the random element cannot be computed.
 
-The store calls :meth:`Allocator.assign` inside a locked transaction, so history and assignment are
-consistent; the allocator itself holds no state.
+There is one allocation rule per method, :meth:`Allocator._next`, applied to a tally:
+``assign`` builds a tally from the history and calls it, ``replay`` extends one tally entry by
+entry. The store allocates inside a locked transaction, so history (or tally) and assignment
+are consistent; the allocator itself holds no state, the tally holds the summary.
 """
 
 from __future__ import annotations
 
+import bisect
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate, repeat
 from operator import attrgetter, itemgetter, methodcaller
 
 import numpy as np
@@ -37,8 +48,95 @@ from hepatrial.exceptions import AllocationError
 from hepatrial.protocol.models import Factor, Protocol
 
 
+class AllocationTally:
+    """A checked summary of an allocation history, bound to the allocator that made it.
+
+    Made by :meth:`Allocator.tally`; read by :meth:`Allocator.assign_next`. It holds the number
+    of entries and the counts its allocator's method needs, never the entries themselves:
+
+    * simple randomization: nothing but :attr:`n`;
+    * permuted blocks: the number of participants per stratum, keyed by the tuple of the
+      stratum's factor levels in protocol order (``()`` when there are no factors);
+    * minimisation: the number of participants per ``(factor, level, arm)``.
+
+    Every entry is checked as :meth:`Allocator.assign` checks a history (sequence numbers
+    continue ``n + 1, n + 2, ...``, arms are known, factor levels are valid); the levels are
+    checked once per distinct combination.
+
+    Notes
+    -----
+    Not safe for concurrent :meth:`extend`: the owner extends it under the same lock that
+    orders the allocations. A permuted-block tally also memoises the block sizes and arm orders
+    it has drawn from the seed (for the seed last used), so it is as confidential as the seed.
+    """
+
+    __slots__ = ("_allocator", "_blocks", "_counts", "_n", "_valid")
+
+    def __init__(self, allocator: Allocator, history: Iterable[PriorAssignment] = ()) -> None:
+        if not isinstance(allocator, Allocator):
+            raise AllocationError(
+                f"a tally belongs to an Allocator; got {type(allocator).__name__}"
+            )
+        self._allocator = allocator
+        self._n = 0
+        self._counts: Counter[Hashable] = Counter()
+        self._valid: set[tuple[tuple[str, str], ...]] = set()
+        self._blocks: _BlockMemo | None = None
+        self.extend(history)
+
+    @property
+    def allocator(self) -> Allocator:
+        """The allocator this tally belongs to (the only one that accepts it)."""
+        return self._allocator
+
+    @property
+    def n(self) -> int:
+        """Number of entries summarised; the next allocation has sequence number ``n + 1``."""
+        return self._n
+
+    @property
+    def counts(self) -> dict[Hashable, int]:
+        """A copy of the counts (keys as in the class description; zero counts left out)."""
+        return {key: count for key, count in self._counts.items() if count}
+
+    def extend(self, entries: Iterable[PriorAssignment]) -> None:
+        """Check ``entries`` (sequence numbers ``n + 1, n + 2, ...``) and add them.
+
+        Raises
+        ------
+        AllocationError
+            For the first bad entry, named by its position in the whole history; the tally is
+            then left unchanged.
+        """
+        batch = tuple(entries)
+        if batch:
+            self._allocator._check_history(batch, start=self._n, valid=self._valid)
+            self._add(batch)
+
+    def _add(self, entries: Sequence[PriorAssignment]) -> None:
+        """Count checked ``entries``."""
+        self._allocator._count(self._counts, entries)
+        self._n += len(entries)
+
+    def __repr__(self) -> str:
+        return f"AllocationTally({self._allocator.method}, n={self._n})"
+
+
+@dataclass
+class _BlockMemo:
+    """Block boundaries and arm orders of permuted blocks, drawn from one seed.
+
+    Entries are replaced, never changed in place, so that a concurrent reader sees either the
+    old or the new value (both correct).
+    """
+
+    seed: bytes
+    ends: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    arms: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+
+
 class Allocator(ABC):
-    """Base class: arms, ratio and factors, history checks, and replay."""
+    """Base class: arms, ratio and factors, history checks, tallies, and replay."""
 
     method: str = ""
 
@@ -50,7 +148,8 @@ class Allocator(ABC):
         self.arms: tuple[str, ...] = tuple(arms)
         self.ratio: tuple[int, ...] = core.check_ratio(ratio)
         self.factors: tuple[Factor, ...] = tuple(factors)
-        self._names = frozenset(f.name for f in self.factors)
+        self._order: tuple[str, ...] = tuple(f.name for f in self.factors)
+        self._names = frozenset(self._order)
         self._arm_set = frozenset(self.arms)
 
     @staticmethod
@@ -70,14 +169,29 @@ class Allocator(ABC):
             imbalance=spec.imbalance or "range",
         )
 
+    def tally(self, history: Iterable[PriorAssignment] = ()) -> AllocationTally:
+        """A checked summary of ``history`` (sequence numbers 1, 2, ..., n) for this allocator."""
+        return AllocationTally(self, history)
+
     def assign(
         self, *, seed: bytes, history: Sequence[PriorAssignment], factors: Mapping[str, str]
     ) -> Assignment:
         """The next allocation; see the module docstring."""
         seed = check_seed(seed)
-        self._check_history(history)
-        levels = self._check_factors(factors, f"participant #{len(history) + 1}")
-        return self._assign(seed, history, levels)
+        return self.assign_next(seed=seed, tally=self.tally(history), factors=factors)
+
+    def assign_next(
+        self, *, seed: bytes, tally: AllocationTally, factors: Mapping[str, str]
+    ) -> Assignment:
+        """The allocation :meth:`assign` gives for the history ``tally`` summarises.
+
+        It has sequence number ``tally.n + 1``. The tally is not changed: extend it with the
+        allocation once that is committed.
+        """
+        seed = check_seed(seed)
+        self._check_tally(tally)
+        levels = self._check_factors(factors, f"participant #{tally.n + 1}")
+        return self._next(seed, tally, levels)
 
     def replay(self, *, seed: bytes, history: Sequence[PriorAssignment]) -> ReplayReport:
         """Recompute every allocation of ``history`` from ``seed``; report the first mismatch.
@@ -87,47 +201,82 @@ class Allocator(ABC):
         are for the store's hash-chained audit trail to reveal.
         """
         seed = check_seed(seed)
-        self._check_history(history)
+        tally = AllocationTally(self)
+        self._check_history(history, start=0, valid=tally._valid)
         done: list[Assignment] = []
-        for index, prior in enumerate(history):
-            expected = self._assign(seed, history[:index], dict(prior.factors))
+        for prior in history:
+            expected = self._next(seed, tally, dict(prior.factors))
             done.append(expected)
             if expected.arm != prior.arm:
                 return ReplayReport(
                     len(done), prior.sequence_number, prior.arm, expected.arm, tuple(done)
                 )
+            tally._add((prior,))
         return ReplayReport(len(done), None, None, None, tuple(done))
 
     @abstractmethod
-    def _assign(
-        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
-    ) -> Assignment: ...
+    def _next(self, seed: bytes, tally: AllocationTally, factors: dict[str, str]) -> Assignment:
+        """The allocation rule: the next assignment after the history ``tally`` summarises."""
 
-    def _check_history(self, history: Sequence[PriorAssignment]) -> None:
-        """Check every prior entry; raise for the first bad one.
+    @abstractmethod
+    def _count(self, counts: Counter[Hashable], entries: Sequence[PriorAssignment]) -> None:
+        """Add checked ``entries`` to ``counts`` (keys as :class:`AllocationTally` describes)."""
+
+    def _check_tally(self, tally: AllocationTally) -> None:
+        if not isinstance(tally, AllocationTally):
+            raise AllocationError(
+                f"tally must be an AllocationTally made by allocator.tally(); "
+                f"got {type(tally).__name__}"
+            )
+        if tally.allocator is not self:
+            other = tally.allocator
+            raise AllocationError(
+                f"the tally belongs to another allocator ({other.method}, arms "
+                f"{', '.join(other.arms)}); this one ({self.method}, arms {', '.join(self.arms)}) "
+                "needs its own, made by its tally()"
+            )
+
+    def _check_history(
+        self,
+        history: Sequence[PriorAssignment],
+        *,
+        start: int = 0,
+        valid: set[tuple[tuple[str, str], ...]] | None = None,
+    ) -> None:
+        """Check the entries at positions ``start + 1, start + 2, ...``; raise for the first bad.
 
         The whole-column checks below cost a few C-level passes plus one level check per
-        distinct combination of factor levels; only when one of them fails is the history
-        walked entry by entry, so the error names the first bad entry.
+        distinct combination of factor levels not already in ``valid`` (which gains those that
+        pass); only when one of them fails are the entries walked one by one, so the error
+        names the first bad entry.
         """
-        if not self._history_is_valid(history):
-            self._first_history_problem(history)
+        if not self._history_is_valid(history, start, set() if valid is None else valid):
+            self._first_history_problem(history, start)
 
-    def _history_is_valid(self, history: Sequence[PriorAssignment]) -> bool:
+    def _history_is_valid(
+        self,
+        history: Sequence[PriorAssignment],
+        start: int,
+        valid: set[tuple[tuple[str, str], ...]],
+    ) -> bool:
         """True when every entry is in sequence, names a known arm and has valid levels."""
         try:
             numbers = list(map(attrgetter("sequence_number"), history))
-            if numbers != list(range(1, len(history) + 1)):
+            if numbers != list(range(start + 1, start + len(history) + 1)):
                 return False
             if not set(map(attrgetter("arm"), history)) <= self._arm_set:
                 return False
             combos = set(map(tuple, map(methodcaller("items"), map(_factors_of, history))))
         except TypeError:  # an unhashable arm or level: let the entry-by-entry walk name it
             return False
-        return all(self._valid_levels(dict(combo)) for combo in combos)
+        for combo in combos - valid:
+            if not self._valid_levels(dict(combo)):
+                return False
+            valid.add(combo)
+        return True
 
-    def _first_history_problem(self, history: Sequence[PriorAssignment]) -> None:
-        for position, prior in enumerate(history, start=1):
+    def _first_history_problem(self, history: Sequence[PriorAssignment], start: int) -> None:
+        for position, prior in enumerate(history, start=start + 1):
             if prior.sequence_number != position:
                 raise AllocationError(
                     f"history must list sequence numbers 1, 2, ... in order; position {position} "
@@ -147,7 +296,7 @@ class Allocator(ABC):
         )
 
     def _check_factors(self, factors: Mapping[str, str], who: str) -> dict[str, str]:
-        expected = [f.name for f in self.factors]
+        expected = list(self._order)
         if sorted(factors) != sorted(expected):
             raise AllocationError(
                 f"{who}: factors must be exactly {expected or '{}'}; got {sorted(factors)}"
@@ -158,8 +307,8 @@ class Allocator(ABC):
                 raise AllocationError(f"{who}: {problem}")
         return {name: factors[name] for name in expected}
 
-    def _probabilities(self, values: np.ndarray) -> dict[str, float]:
-        return {arm: float(p) for arm, p in zip(self.arms, values, strict=True)}
+    def _probabilities(self, values: Iterable[float]) -> dict[str, float]:
+        return dict(zip(self.arms, values, strict=True))
 
 
 _factors_of = attrgetter("factors")
@@ -185,16 +334,19 @@ class SimpleAllocator(Allocator):
 
     method = "simple"
 
-    def _assign(
-        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
-    ) -> Assignment:
-        number = len(history) + 1
-        probabilities = core.ratio_probabilities(self.ratio)
+    def __init__(self, arms: Sequence[str], ratio: Sequence[int], factors: Sequence[Factor] = ()):
+        super().__init__(arms, ratio, factors)
+        self._ratio_probabilities = core.ratio_probabilities(self.ratio)
+        self._shares = self._probabilities(self._ratio_probabilities.tolist())
+
+    def _count(self, counts: Counter[Hashable], entries: Sequence[PriorAssignment]) -> None:
+        """Nothing to count: simple randomization depends on the history only through ``n``."""
+
+    def _next(self, seed: bytes, tally: AllocationTally, factors: dict[str, str]) -> Assignment:
+        number = tally.n + 1
         u = np.asarray(uniform(seed, f"simple|{number}"))
-        arm = int(core.arm_from_uniform(u, probabilities))
-        return Assignment(
-            number, self.arms[arm], self.method, factors, self._probabilities(probabilities)
-        )
+        arm = int(core.arm_from_uniform(u, self._ratio_probabilities))
+        return Assignment(number, self.arms[arm], self.method, factors, dict(self._shares))
 
 
 def stratum_label(factors: Mapping[str, str], order: Sequence[str]) -> str:
@@ -223,47 +375,78 @@ class PermutedBlockAllocator(Allocator):
         super().__init__(arms, ratio, factors)
         self.block_sizes: tuple[int, ...] = core.check_block_sizes(block_sizes, self.ratio)
 
-    def _assign(
-        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
-    ) -> Assignment:
-        order = [f.name for f in self.factors]
-        stratum = stratum_label(factors, order)
-        if order:
-            levels_of = itemgetter(*order)
-            mine = levels_of(factors)
-            position = list(map(levels_of, map(_factors_of, history))).count(mine)
-        else:
-            position = len(history)
-        block, start, size = self._locate(seed, stratum, position)
-        keys = uniforms(seed, f"block|{stratum}|{block}", max(self.block_sizes))
-        arms = core.block_arms_from_keys(keys[None, :], np.asarray([size]), self.ratio)[0]
-        remaining = arms[position - start : size]
-        counts = np.bincount(remaining, minlength=len(self.arms)).astype(np.float64)
+    def _count(self, counts: Counter[Hashable], entries: Sequence[PriorAssignment]) -> None:
+        if not self._order:
+            counts[()] += len(entries)
+            return
+        levels = list(map(_factors_of, entries))
+        counts.update(zip(*(map(itemgetter(name), levels) for name in self._order), strict=True))
+
+    def _next(self, seed: bytes, tally: AllocationTally, factors: dict[str, str]) -> Assignment:
+        stratum = stratum_label(factors, self._order)
+        position = tally._counts[tuple(factors[name] for name in self._order)]
+        block, start, arms = self._block(self._memo(tally, seed), seed, stratum, position)
+        offset, size = position - start, len(arms)
+        remaining = arms[offset:]
         return Assignment(
-            sequence_number=len(history) + 1,
-            arm=self.arms[int(arms[position - start])],
+            sequence_number=tally.n + 1,
+            arm=self.arms[arms[offset]],
             method=self.method,
             factors=factors,
-            probabilities=self._probabilities(counts / counts.sum()),
+            probabilities=self._probabilities(
+                remaining.count(k) / len(remaining) for k in range(len(self.arms))
+            ),
             stratum=stratum,
             stratum_sequence=position + 1,
             block_number=block,
-            block_position=position - start + 1,
+            block_position=offset + 1,
             block_size=size,
         )
 
-    def _locate(self, seed: bytes, stratum: str, position: int) -> tuple[int, int, int]:
+    @staticmethod
+    def _memo(tally: AllocationTally, seed: bytes) -> _BlockMemo:
+        """The tally's block memo for ``seed`` (a new one when the seed differs)."""
+        memo = tally._blocks
+        if memo is None or memo.seed != seed:
+            memo = tally._blocks = _BlockMemo(seed)
+        return memo
+
+    def _block(
+        self, memo: _BlockMemo, seed: bytes, stratum: str, position: int
+    ) -> tuple[int, int, tuple[int, ...]]:
+        """(block number, first position, arms) of the block holding 0-based ``position``."""
+        block, start, size = self._locate(memo, seed, stratum, position)
+        known = memo.arms.get(stratum)
+        if known is not None and known[0] == block:
+            return block, start, known[1]
+        keys = uniforms(seed, f"block|{stratum}|{block}", max(self.block_sizes))
+        arms = core.block_arms_from_keys(keys[None, :], np.asarray([size]), self.ratio)[0]
+        order = tuple(arms[:size].tolist())
+        memo.arms[stratum] = (block, order)
+        return block, start, order
+
+    def _locate(
+        self, memo: _BlockMemo, seed: bytes, stratum: str, position: int
+    ) -> tuple[int, int, int]:
         """(block number, first position, size) of the block holding 0-based ``position``.
 
-        Enough block sizes are drawn at once to cover ``position`` even if every block were of
-        the smallest size.
+        The cumulative block ends drawn so far are kept in ``memo``; when ``position`` lies
+        beyond them, enough further block sizes are drawn at once to cover it even if every
+        block were of the smallest size.
         """
-        n_blocks = position // min(self.block_sizes) + 1
-        draws = [uniform(seed, f"block-size|{stratum}|{k}") for k in range(1, n_blocks + 1)]
-        sizes = core.block_size_from_uniform(np.asarray(draws), self.block_sizes)
-        ends = np.cumsum(sizes)
-        index = int(np.searchsorted(ends, position, side="right"))
-        return index + 1, int(ends[index] - sizes[index]), int(sizes[index])
+        ends = memo.ends.get(stratum, ())
+        end = ends[-1] if ends else 0
+        if end <= position:
+            first = len(ends) + 1
+            count = (position - end) // min(self.block_sizes) + 1
+            draws = [
+                uniform(seed, f"block-size|{stratum}|{k}") for k in range(first, first + count)
+            ]
+            sizes = core.block_size_from_uniform(np.asarray(draws), self.block_sizes).tolist()
+            ends = memo.ends[stratum] = ends + tuple(accumulate(sizes, initial=end))[1:]
+        index = bisect.bisect_right(ends, position)
+        start = ends[index - 1] if index else 0
+        return index + 1, start, ends[index] - start
 
 
 class MinimisationAllocator(Allocator):
@@ -297,19 +480,19 @@ class MinimisationAllocator(Allocator):
         self.imbalance: core.Imbalance = imbalance
         self.weights = np.asarray([f.weight for f in self.factors], dtype=np.float64)
 
-    def _assign(
-        self, seed: bytes, history: Sequence[PriorAssignment], factors: dict[str, str]
-    ) -> Assignment:
-        arms = list(map(attrgetter("arm"), history))
-        levels = list(map(_factors_of, history))
-        tallies = []
-        for factor in self.factors:
-            pairs = Counter(zip(arms, map(itemgetter(factor.name), levels), strict=True))
-            tallies.append([pairs[arm, factors[factor.name]] for arm in self.arms])
-        counts = np.asarray(tallies, dtype=np.int64).reshape(len(self.factors), len(self.arms))
+    def _count(self, counts: Counter[Hashable], entries: Sequence[PriorAssignment]) -> None:
+        arms = list(map(attrgetter("arm"), entries))
+        levels = list(map(_factors_of, entries))
+        for name in self._order:
+            counts.update(zip(repeat(name), map(itemgetter(name), levels), arms))
+
+    def _next(self, seed: bytes, tally: AllocationTally, factors: dict[str, str]) -> Assignment:
+        held = tally._counts
+        rows = [[held[name, factors[name], arm] for arm in self.arms] for name in self._order]
+        counts = np.asarray(rows, dtype=np.int64)
         scores = core.minimisation_scores(counts, self.ratio, self.weights, self.imbalance)
         probabilities = core.minimisation_probabilities(scores, self.ratio, self.p_best)
-        number = len(history) + 1
+        number = tally.n + 1
         u = np.asarray(uniform(seed, f"minimisation|{number}"))
         arm = int(core.arm_from_uniform(u, probabilities))
         return Assignment(
@@ -317,6 +500,6 @@ class MinimisationAllocator(Allocator):
             arm=self.arms[arm],
             method=self.method,
             factors=factors,
-            probabilities=self._probabilities(probabilities),
-            imbalance={a: float(s) for a, s in zip(self.arms, scores, strict=True)},
+            probabilities=self._probabilities(probabilities.tolist()),
+            imbalance=self._probabilities(scores.tolist()),
         )
