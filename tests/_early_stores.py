@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from _store_support import match_patient, msc_patient
+
 from hepatrial.service import (
     add_site,
     add_user,
@@ -25,7 +27,7 @@ ADMIN = "adm"
 INVESTIGATOR = "inv-7"
 SCREEN_DAY = dt.date(2026, 1, 10)
 SEED = bytes([1]) * 32
-"""With this seed the MATCH allocation sequence (site S01, stratum of ``_patient``) starts
+"""With this seed the MATCH allocation sequence (site S01, stratum of ``match_patient()``) starts
 macrophage, macrophage, standard-care (asserted by ``test_seed_sequence`` in
 ``test_export_early.py``), so the first two participants form a one-arm trial."""
 
@@ -34,55 +36,6 @@ STAGES = ("empty", "screened", "one_randomized", "one_arm", "both_arms", "one_la
 randomized in the same arm; three randomized (both arms, no follow-up); plus one lab value."""
 
 _RANDOMIZED = {"empty": 0, "screened": 0, "one_randomized": 1, "one_arm": 2, "both_arms": 3}
-
-
-def _patient() -> dict[str, object]:
-    """An eligible MATCH screening record (UNOS MELD 12.42, as in README.md's tour)."""
-    day = "2026-01-05"
-    return {
-        "age": 55,
-        "sex": "male",
-        "labs": [
-            {"analyte": "bilirubin", "value": 1.8, "unit": "mg/dL", "collected_on": day},
-            {"analyte": "inr", "value": 1.4, "unit": "1", "collected_on": day},
-            {"analyte": "creatinine", "value": 0.9, "unit": "mg/dL", "collected_on": day},
-        ],
-        "facts": {
-            "compensated_cirrhosis": True,
-            "liver_stiffness_kpa": 22.0,
-            "aetiology": "alcohol",
-            "hcc": False,
-            "other_active_malignancy": False,
-            "pregnant_or_breastfeeding": False,
-            "prior_liver_transplant": False,
-        },
-    }
-
-
-def msc_patient() -> dict[str, object]:
-    """An eligible MSC-ACLF screening record.
-
-    UNOS MELD with creatinine at its floor of 1.0: 3.78 ln 15 + 11.2 ln 1.8 + 6.43 = 23.25;
-    bilirubin 15 mg/dL is 256.5 µmol/L (>= 171 µmol/L).
-    """
-    day = "2026-01-10"
-    return {
-        "age": 45,
-        "sex": "female",
-        "labs": [
-            {"analyte": "bilirubin", "value": 15.0, "unit": "mg/dL", "collected_on": day},
-            {"analyte": "inr", "value": 1.8, "unit": "1", "collected_on": day},
-            {"analyte": "creatinine", "value": 0.9, "unit": "mg/dL", "collected_on": day},
-        ],
-        "facts": {
-            "hbsag_positive_over_6_months": True,
-            "ascites_or_encephalopathy_within_4_weeks": True,
-            "hcc": False,
-            "other_active_malignancy": False,
-            "pregnant_or_breastfeeding": False,
-            "hcv_or_hiv_coinfection": False,
-        },
-    }
 
 
 def build_msc(url: str, randomized: int) -> list[str]:
@@ -102,7 +55,7 @@ def build_msc(url: str, randomized: int) -> list[str]:
                 session,
                 participant_id=code,
                 site="S01",
-                patient=msc_patient(),
+                patient=msc_patient(high_meld=True),
                 user=INVESTIGATOR,
                 on=SCREEN_DAY,
             )
@@ -146,7 +99,7 @@ def _enrol(session: StoreSession, code: str, *, randomize_too: bool) -> str:
         session,
         participant_id=code,
         site="S01",
-        patient=_patient(),
+        patient=match_patient(),
         user=INVESTIGATOR,
         on=SCREEN_DAY,
     )

@@ -15,17 +15,18 @@ hash is
 
 with :math:`h_0` = 64 zeros, canonical JSON being sorted keys, no spaces, UTF-8. The single
 ``audit_head`` row holds the last sequence number and hash; it is read ``FOR UPDATE``
-(:func:`lock_audit_head`), so concurrent writers append one after another and the chain never
-forks; the lock is held from the append (or, for a randomization, from its history read) to the
-commit. Because the log is written in the same transaction as the data, a rolled-back or killed
-transaction leaves neither. On PostgreSQL the audit rows and the new head are one statement
-(each insert a data-modifying CTE of the head update, its SQL built once per shape) and, with
-psycopg, that statement and ``COMMIT`` are sent together in pipeline mode: one round trip while
-the head is locked. Rows written without ORM objects (:mod:`hepatrial.store.writes`) are
-chained by the same functions. (For crash tests only: when the environment variable
-``HEPATRIAL_PAUSE_BEFORE_COMMIT`` holds seconds, the commit sleeps that long after the audit
-entries are written and before ``COMMIT``, which is then sent on its own, so a test can kill
-the process there.)
+(:func:`lock_audit_head`; on PostgreSQL after a fair, first-come first-served advisory lock,
+see :func:`lock_head_statement`), so concurrent writers append one after another and the
+chain never forks; the lock is held from the append (or, for a randomization, from its
+history read) to the commit. Because the log is written in the same transaction as the data,
+a rolled-back or killed transaction leaves neither. On PostgreSQL the audit rows and the new
+head are one statement (each insert a data-modifying CTE of the head update, each table's
+rows one JSON array) and, with psycopg, that statement and ``COMMIT`` are sent together in
+pipeline mode: one round trip while the head is locked. Rows written without ORM objects
+(:mod:`hepatrial.store.writes`) are chained by the same functions. (For crash tests only:
+when the environment variable ``HEPATRIAL_PAUSE_BEFORE_COMMIT`` holds seconds, the commit
+sleeps that long after the audit entries are written and before ``COMMIT``, which is then
+sent on its own, so a test can kill the process there.)
 
 :func:`verify_audit` recomputes the chain, then replays it and compares the final state of
 every record with the tables, so a direct SQL edit of either the log or the data is found and
@@ -35,6 +36,7 @@ named. A chain proves integrity only relative to its head: publish :attr:`AuditR
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -48,8 +50,9 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
-    BindParameter,
     Connection,
+    Executable,
+    String,
     Table,
     TextClause,
     bindparam,
@@ -177,14 +180,41 @@ def lock_audit_head(session: Session) -> tuple[int, str]:
     """
     locked = session.info.get(HEAD_KEY)
     if locked is None:
-        row = session.connection().execute(LOCK_HEAD).one()
-        locked = session.info[HEAD_KEY] = (row.last_seq, row.last_hash)
+        connection = session.connection()
+        last_seq, last_hash = connection.execute(lock_head_statement(connection)).one()
+        locked = session.info[HEAD_KEY] = (last_seq, last_hash)
     return locked
 
 
 LOCK_HEAD = (
     select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
 )
+WRITERS_QUEUE_KEY = 0x6865706174726961
+"""Key of the PostgreSQL advisory lock that audited writers queue on (``"hepatria"`` in ASCII).
+
+Advisory locks belong to one database, so trial stores in different databases of a server
+never wait for each other."""
+
+_QUEUED_LOCK_HEAD = text(
+    'SELECT "head"."last_seq", "head"."last_hash" '
+    'FROM "audit_head" AS "head", (SELECT pg_advisory_xact_lock(:queue)) AS "queued" '
+    'WHERE "head"."id" = 1 FOR UPDATE OF "head"'
+).bindparams(queue=WRITERS_QUEUE_KEY)
+
+
+def lock_head_statement(connection: Connection) -> Executable:
+    """The statement that locks the audit head and returns (last sequence number, last hash).
+
+    On PostgreSQL writers first queue on a transaction-scoped advisory lock, then lock the
+    head row (uncontended once the advisory lock is held, except by writers outside hepatrial).
+    The lock manager grants an advisory lock to waiters in the order they asked, and a newcomer
+    queues behind them; a row lock alone is not fair: when its holder commits, a transaction
+    arriving at that moment can take the row before those that waited, which gave the
+    randomization latency a long tail under load. Both locks end with the transaction.
+    """
+    if connection.dialect.name == "postgresql":
+        return _QUEUED_LOCK_HEAD
+    return LOCK_HEAD
 
 
 def chain_entries(
@@ -207,48 +237,56 @@ def chain_entries(
     return rows, seq, prev_hash
 
 
-def _values_sql(table: Table, prefix: str, count: int) -> tuple[str, list[BindParameter[Any]]]:
-    """``INSERT INTO table (...) VALUES (...), ...`` with named, typed parameters."""
-    cols = list(table.columns)
-    names = ", ".join(f'"{c.name}"' for c in cols)
-    rows = ", ".join(
-        "(" + ", ".join(f":{prefix}_{i}_{c.key}" for c in cols) + ")" for i in range(count)
-    )
-    binds = [bindparam(f"{prefix}_{i}_{c.key}", type_=c.type) for i in range(count) for c in cols]
-    return f'INSERT INTO "{table.name}" ({names}) VALUES {rows}', binds
+def _recordset_sql(table: Table, parameter: str) -> str:
+    """``INSERT INTO table (...) SELECT ... FROM json_populate_recordset(NULL::table, :p)``."""
+    names = ", ".join(f'"{c.name}"' for c in table.columns)
+    source = f'json_populate_recordset(NULL::"{table.name}", CAST(:{parameter} AS json))'
+    return f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {source}'
 
 
 @cache
-def _postgres_statement(shape: tuple[tuple[str, int], ...], n_audit: int) -> TextClause:
+def _postgres_statement(names: tuple[str, ...]) -> TextClause:
     """Head update with one data-modifying CTE per table and one for the audit rows.
 
-    Written as SQL text, built once per shape: SQLAlchemy does not cache the compiled form of
-    multi-row ``insert().values([...])``, and compiling it anew would take longer than
-    running it.
+    Each table's rows travel as one JSON array (``json_populate_recordset`` turns it into
+    rows of the table's type), so the statement has a handful of parameters whatever the
+    number of rows: the driver caches its parsed form and the server prepares it once.
     """
-    parts, binds = [], []
-    for index, (name, count) in enumerate(shape):
-        sql, table_binds = _values_sql(Base.metadata.tables[name], f"t{index}", count)
-        parts.append(f'"new_{name}" AS ({sql})')
-        binds += table_binds
-    sql, audit_binds = _values_sql(_AUDIT_TABLE, "audit", n_audit)
-    parts.append(f'"appended" AS ({sql})')
+    parts = [
+        f'"new_{name}" AS ({_recordset_sql(Base.metadata.tables[name], f"t{index}")})'
+        for index, name in enumerate(names)
+    ]
+    parts.append(f'"appended" AS ({_recordset_sql(_AUDIT_TABLE, "audit")})')
     move_head = (
         'UPDATE "audit_head" SET "last_seq" = :head_seq, "last_hash" = :head_hash WHERE "id" = 1'
     )
     statement = text(f"WITH {', '.join(parts)} {move_head}")
     return statement.bindparams(
-        *binds,
-        *audit_binds,
+        *(bindparam(f"t{index}", type_=String()) for index in range(len(names))),
+        bindparam("audit", type_=String()),
         bindparam("head_seq", type_=_HEAD_TABLE.c.last_seq.type),
         bindparam("head_hash", type_=_HEAD_TABLE.c.last_hash.type),
     )
 
 
-def _flat(prefix: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    return {
-        f"{prefix}_{i}_{key}": value for i, row in enumerate(rows) for key, value in row.items()
-    }
+def _json_value(value: Any) -> Any:
+    """JSON form of a column value that the json module does not write itself."""
+    if isinstance(value, dt.date):  # datetime included: ISO 8601 with its UTC offset
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()  # bytea's hex input form
+    raise TypeError(f"cannot store {type(value).__name__} value {value!r} through JSON")
+
+
+def _json_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
+    """``rows`` (by column key) as a JSON array of objects keyed by column name.
+
+    Floats are written in their shortest round-trip form, so the server parses them to the
+    same double; non-finite numbers are refused (a column value never holds one).
+    """
+    names = {c.key: c.name for c in table.columns}
+    records = [{names[key]: value for key, value in row.items()} for row in rows]
+    return json.dumps(records, default=_json_value, allow_nan=False, separators=(",", ":"))
 
 
 def append_entries(
@@ -264,11 +302,23 @@ def append_entries(
     update); elsewhere one statement per table. The caller holds the head lock.
     """
     if connection.dialect.name == "postgresql":
-        shape = tuple((table.name, len(rows)) for table, rows in tables)
-        params = {"head_seq": seq, "head_hash": last_hash, **_flat("audit", audit_rows)}
-        for index, (_, rows) in enumerate(tables):
-            params.update(_flat(f"t{index}", rows))
-        connection.execute(_postgres_statement(shape, len(audit_rows)), params)
+        params = {
+            "head_seq": seq,
+            "head_hash": last_hash,
+            "audit": _json_rows(_AUDIT_TABLE, audit_rows),
+        }
+        for index, (table, rows) in enumerate(tables):
+            params[f"t{index}"] = _json_rows(table, rows)
+        statement = _postgres_statement(tuple(table.name for table, _ in tables))
+        driver = pipelining_driver_of(connection)
+        if driver is None:
+            connection.execute(statement, params)
+        else:
+            sql, prepared = driver_statement(statement, connection, params)
+            try:
+                driver.execute(sql, prepared)
+            except driver.Error as error:  # outside a pipeline: report it as SQLAlchemy would
+                raise DBAPIError.instance(sql, None, error, driver.Error) from error
         return
     for table, rows in tables:
         connection.execute(insert(table), rows)
@@ -278,9 +328,47 @@ def append_entries(
     )
 
 
+_DriverForm = tuple[str, dict[str, Any], dict[str, Callable[[Any], Any]]]
+_driver_forms: dict[tuple[Any, str], _DriverForm] = {}
+"""Per (statement, dialect name): driver SQL, literal parameters and bind processors."""
+
+
+def driver_statement(
+    statement: Any, connection: Connection, params: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """``statement`` as the driver's SQL text and ``params`` converted as SQLAlchemy would.
+
+    The SQL is compiled once per statement object and dialect, with the bind processors of
+    its typed parameters (JSON, for instance); each call then only applies those processors,
+    skipping the per-execution work of SQLAlchemy's execution context. For statements sent
+    to psycopg directly, in pipeline mode, while the audit head is locked.
+    """
+    key = (statement, connection.dialect.name)
+    form = _driver_forms.get(key)
+    if form is None:
+        dialect = connection.dialect
+        compiled = statement.compile(dialect=dialect)
+        processors = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        form = _driver_forms[key] = (compiled.string, dict(compiled.params), processors)
+    sql, defaults, processors = form
+    values = {**defaults, **params}
+    for name, processor in processors.items():
+        if name in values:
+            values[name] = processor(values[name])
+    return sql, values
+
+
 def pipelining_driver(session: Session) -> Any | None:
     """The psycopg connection under ``session`` when it can pipeline statements, else None."""
-    connection = session.connection()
+    return pipelining_driver_of(session.connection())
+
+
+def pipelining_driver_of(connection: Connection) -> Any | None:
+    """The psycopg connection under ``connection`` when it can pipeline statements, else None."""
     if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
         return None
     import psycopg

@@ -23,7 +23,7 @@ from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
+    Executable,
     Select,
     Table,
     TextClause,
@@ -32,6 +32,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from hepatrial.exceptions import AuditError
@@ -40,12 +41,13 @@ from hepatrial.store.audit import (
     APPENDED_KEY,
     DEFERRED_KEY,
     HEAD_KEY,
-    LOCK_HEAD,
     RESERVED_KEY,
     append_entries,
     canonical_json,
     chain_entries,
+    driver_statement,
     lock_audit_head,
+    lock_head_statement,
     pipelining_driver,
 )
 from hepatrial.store.base import Audited
@@ -201,16 +203,49 @@ def insert_audited(
     return seq
 
 
-_driver_sql: dict[tuple[AnySelect, str], tuple[str, dict[str, Any]]] = {}
+def read_together(
+    session: Session, reads: Sequence[tuple[Executable, Mapping[str, Any]]]
+) -> list[Sequence[Sequence[Any]]]:
+    """Run several reads in order in the session's transaction; on psycopg in one round trip.
+
+    With psycopg the statements are sent in pipeline mode: the server runs them one after
+    the other, as if each were sent once the previous had returned, and the client waits once.
+    Elsewhere they run one by one. Returns each statement's rows as tuples, in order. A
+    database error is raised as SQLAlchemy's (``sqlalchemy.exc.DBAPIError`` subclasses).
+    """
+    connection = session.connection()
+    driver = pipelining_driver(session)
+    if driver is None:
+        return [connection.execute(statement, dict(params)).all() for statement, params in reads]
+    forms = [driver_statement(statement, connection, params) for statement, params in reads]
+    cursors = [driver.cursor() for _ in forms]
+    try:
+        with driver.pipeline():  # leaving it sends one Sync and collects every result
+            for cursor, (sql, values) in zip(cursors, forms, strict=True):
+                cursor.execute(sql, values)
+        return [cursor.fetchall() for cursor in cursors]
+    except driver.Error as error:
+        raise DBAPIError.instance(forms[0][0], None, error, driver.Error) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
-def _compiled(statement: AnySelect, connection: Connection) -> tuple[str, dict[str, Any]]:
-    key = (statement, connection.dialect.name)
-    compiled = _driver_sql.get(key)
-    if compiled is None:
-        form = statement.compile(dialect=connection.dialect)
-        compiled = _driver_sql[key] = (form.string, dict(form.params))
-    return compiled
+def read_and_reserve(
+    session: Session,
+    reads: Sequence[tuple[Executable, Mapping[str, Any]]],
+    counts: Mapping[type[Audited], int],
+) -> tuple[list[Sequence[Sequence[Any]]], dict[type[Audited], list[int]]]:
+    """:func:`read_together` and :func:`reserve_ids`; on PostgreSQL in the same round trip."""
+    models = [model for model, count in counts.items() if count > 0]
+    if not models or session.connection().dialect.name != "postgresql":
+        return read_together(session, reads), reserve_ids(session, counts)
+    names = tuple((_table(m).name, _serial_column(m)) for m in models)
+    params = {f"n{i}": counts[m] for i, m in enumerate(models)}
+    *results, reservation = read_together(session, [*reads, (_nextval_statement(names), params)])
+    row = reservation[0]
+    reserved = {m: sorted(ids) for m, ids in zip(models, row, strict=True)}
+    return results, {model: reserved.get(model, []) for model in counts}
 
 
 def lock_and_read(
@@ -220,22 +255,14 @@ def lock_and_read(
 
     ``statement`` runs after the lock is granted and, at READ COMMITTED, sees every
     transaction committed before then, as if it were sent afterwards; with psycopg both are
-    sent in pipeline mode, so a waiting writer gets the head and its read together. Its
-    parameters (``params`` and literals) must need no conversion by SQLAlchemy (numbers,
-    text). Returns the head (last sequence number, hash) and the statement's rows as tuples.
+    sent in pipeline mode (:func:`read_together`), so a waiting writer gets the head and its
+    read together. Returns the head (last sequence number, hash) and the statement's rows.
     """
-    driver = None if HEAD_KEY in session.info else pipelining_driver(session)
-    if driver is None:
+    if HEAD_KEY in session.info:
         head = lock_audit_head(session)
         return head, session.connection().execute(statement, dict(params)).all()
-    connection = session.connection()
-    lock_sql, lock_params = _compiled(LOCK_HEAD, connection)
-    read_sql, read_params = _compiled(statement, connection)
-    with driver.cursor() as locking, driver.cursor() as reading:
-        with driver.pipeline():  # leaving it sends one Sync and collects both results
-            locking.execute(lock_sql, lock_params)
-            reading.execute(read_sql, {**read_params, **params})
-        last_seq, last_hash = locking.fetchone()
-        rows = reading.fetchall()
+    lock = lock_head_statement(session.connection())
+    locked, rows = read_together(session, [(lock, {}), (statement, params)])
+    last_seq, last_hash = locked[0]
     session.info[HEAD_KEY] = (last_seq, last_hash)
     return (last_seq, last_hash), rows
