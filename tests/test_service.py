@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,13 +15,15 @@ from _store_support import (
     MONITOR,
     SCREEN_DAY,
     SEED,
+    build_trial,
     enrol,
     match_patient,
+    msc_patient,
     screen,
 )
 from sqlalchemy import func, select
 
-from hepatrial.allocation import Allocator, PriorAssignment
+from hepatrial.allocation import Allocator, PriorAssignment, factor_levels
 from hepatrial.exceptions import AllocationError, EligibilityError, RecordError, UnitError
 from hepatrial.protocol import load_protocol
 from hepatrial.service import (
@@ -37,6 +40,9 @@ from hepatrial.store import (
     Randomization,
     Screening,
     StoreSession,
+    dispose_engine,
+    make_engine,
+    open_session,
     verify_audit,
 )
 
@@ -213,3 +219,55 @@ def test_rescreening_after_randomization_is_refused(session: StoreSession) -> No
     enrol(session, "P060")
     with pytest.raises(RecordError, match="already randomized"):
         screen(session, "P060")
+
+
+def _empty_store_at(url: str) -> None:
+    """Remove every table of the store at ``url`` (same URL, new store)."""
+    dispose_engine(url)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        return
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    dispose_engine(url)
+
+
+def test_a_new_store_at_the_same_url_plans_every_dose(db_url: str) -> None:
+    """Keys for planned doses are reserved before the allocation, by the protocol's dose count.
+
+    MATCH plans one dose, the MSC-ACLF protocol four (weekly x4). A process that randomized in
+    a MATCH store and then works on an MSC-ACLF store created at the same URL must still plan
+    all four doses of an MSC participant, each with its own key.
+    """
+    msc = load_protocol("msc-aclf")
+    first = factor_levels(msc, {"meld": 23.25})  # msc_patient(high_meld=True), see its docstring
+    allocator = Allocator.from_protocol(msc)
+    # the first seed whose first allocation is the MSC arm, so that the very first
+    # randomization after the switch plans doses
+    seed = next(
+        bytes([k]) * 32
+        for k in range(256)
+        if allocator.assign(seed=bytes([k]) * 32, history=[], factors=first).arm == "msc"
+    )
+    build_trial(db_url, "match")
+    with open_session(db_url) as session:
+        enrol(session, "M001")
+    _empty_store_at(db_url)
+    build_trial(db_url, "msc-aclf", seed=seed)
+    with open_session(db_url) as session:
+        screen(session, "A001", patient=msc_patient(high_meld=True))
+        result = randomize(
+            session,
+            participant_id="A001",
+            user=INVESTIGATOR,
+            randomized_on=SCREEN_DAY,
+            weight_kg=60.0,
+        )
+        assert result.arm == "msc"
+        doses = session.execute(select(Dose).where(Dose.participant_id == "A001")).scalars()
+        assert [d.dose_number for d in doses] == [1, 2, 3, 4]
+        assert verify_audit(session).ok

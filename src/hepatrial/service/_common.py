@@ -12,7 +12,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+from typing import Protocol as Interface
 
 import yaml
 from sqlalchemy import select
@@ -107,9 +108,31 @@ def refuse_identifying(fields: Iterable[str], *, where: str) -> None:
             )
 
 
+class UserLike(Interface):
+    """What the checks need of a user: a stored :class:`User` or a row read without the ORM."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def site_code(self) -> str | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+AnyUser = TypeVar("AnyUser", bound=UserLike)
+
+
 def acting_user(session: Session, user_id: str, roles: frozenset[str], action: str) -> User:
     """The active user ``user_id``, refused unless their role may perform ``action``."""
-    user = session.get(User, user_id)
+    return check_acting_user(user_id, session.get(User, user_id), roles, action)
+
+
+def check_acting_user(
+    user_id: str, user: AnyUser | None, roles: frozenset[str], action: str
+) -> AnyUser:
+    """Refuse an unknown or deactivated user, or one whose role may not perform ``action``."""
     if user is None or not user.active:
         state = "unknown" if user is None else "deactivated"
         raise RecordError(f"user={user_id!r} is {state}; {action} needs an active user")
@@ -126,8 +149,13 @@ def get_trial(session: Session, *, lock: bool = False) -> Trial:
         statement = statement.with_for_update()
     trial = session.execute(statement).scalar_one_or_none()
     if trial is None:
-        raise RecordError("this store holds no trial yet; run `hepatrial init --protocol NAME`")
+        raise no_trial()
     return trial
+
+
+def no_trial() -> RecordError:
+    """The error for a store that holds no trial yet."""
+    return RecordError("this store holds no trial yet; run `hepatrial init --protocol NAME`")
 
 
 def get_participant(session: Session, participant_id: str, user: User | None = None) -> Participant:
@@ -144,7 +172,7 @@ def unknown_participant(participant_id: str) -> RecordError:
     return RecordError(f"participant={participant_id!r} is not in this trial; screen them first")
 
 
-def refuse_other_site(user: User | None, participant_id: str, participant_site: str) -> None:
+def refuse_other_site(user: UserLike | None, participant_id: str, participant_site: str) -> None:
     """Refuse a site-bound ``user`` acting on a participant of another site."""
     if user is not None and user.site_code is not None and user.site_code != participant_site:
         raise RecordError(
@@ -164,6 +192,11 @@ def sha256_text(text: str) -> str:
 
 
 _protocol_cache: dict[str, Protocol] = {}
+
+
+def cached_protocol(sha256: str) -> Protocol | None:
+    """The protocol whose stored snapshot has hash ``sha256``, if this process parsed it."""
+    return _protocol_cache.get(sha256)
 
 
 def trial_protocol(trial: Trial) -> Protocol:

@@ -2,12 +2,14 @@
 
 :func:`randomize` is one transaction that serializes with every other randomization of the
 trial. Everything that does not depend on the allocation history is done first, without a
-lock: the user, participant and latest screening are read (with any earlier randomization of
-the participant), the protocol checks run, the doses of every arm are planned and the new rows'
-keys are reserved. Then the audit head is locked (``SELECT ... FOR UPDATE`` on PostgreSQL,
-sent together with the read of the allocation history; SQLite holds the database write lock
-from ``BEGIN IMMEDIATE``), the allocator (:mod:`hepatrial.allocation`) computes the next arm
-from the sealed seed, and the randomization, the planned doses of that arm and their audit
+lock: the user, participant and latest screening (with any earlier randomization of the
+participant) and the trial are read and the new rows' keys reserved, in one round trip on
+PostgreSQL; the protocol checks run and the doses of every arm are planned. Then the audit
+head is locked (on PostgreSQL after the writers' fair queue, see
+:func:`hepatrial.store.audit.lock_head_statement`, and in the same round trip as the read of
+the allocation history; SQLite holds the database write lock from ``BEGIN IMMEDIATE``), the
+allocator (:mod:`hepatrial.allocation`) computes the next arm from the sealed seed and its
+tally of the history, and the randomization, the planned doses of that arm and their audit
 entries are written in one statement sent with ``COMMIT``; a crash at any point leaves all of
 them or none. The seed is read only here and in :func:`verify_allocations`, and never
 returned.
@@ -22,21 +24,30 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import pandas as pd
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from hepatrial.allocation import Allocator, Assignment, PriorAssignment, ReplayReport
+from hepatrial.allocation import (
+    AllocationTally,
+    Allocator,
+    Assignment,
+    PriorAssignment,
+    ReplayReport,
+)
 from hepatrial.exceptions import AllocationError, EligibilityError, RecordError
 from hepatrial.protocol.dosing import PlannedDose, check_dose, plan_doses
 from hepatrial.protocol.models import Protocol
 from hepatrial.service._common import (
     CLINICAL_ROLES,
     acting_user,
+    cached_protocol,
+    check_acting_user,
     get_participant,
     get_trial,
+    no_trial,
     read_operation,
     refuse_other_site,
     trial_protocol,
@@ -52,8 +63,14 @@ from hepatrial.store import (
     Trial,
     User,
 )
-from hepatrial.store.base import utc_now
-from hepatrial.store.writes import AuditedRows, insert_audited, lock_and_read, reserve_ids
+from hepatrial.store.base import Audited, utc_now
+from hepatrial.store.writes import (
+    AuditedRows,
+    insert_audited,
+    lock_and_read,
+    read_and_reserve,
+    reserve_ids,
+)
 
 
 @dataclass(frozen=True)
@@ -109,28 +126,61 @@ _CANDIDATE = (
 )
 
 
-def _candidate(session: Session, participant_id: str, acting: User) -> Row[Any]:
-    """The participant's site, latest screening (refused unless eligible) and any randomization.
+class _Candidate(NamedTuple):
+    site_code: str
+    id: int | None
+    screened_on: dt.date
+    eligible: bool | None
+    status: str
+    factors: dict[str, str]
+    randomized_on: dt.date | None
+    sequence_number: int | None
+    arm: str | None
 
-    One statement instead of one per table: it runs before the lock, but every client runs it.
-    """
-    connection = session.connection()
-    found = connection.execute(_CANDIDATE, {"participant": participant_id}).one_or_none()
+
+class _ActingUser(NamedTuple):
+    id: str
+    role: str
+    site_code: str | None
+    active: bool
+
+
+class _TrialKey(NamedTuple):
+    id: int
+    protocol_sha256: str
+    seed_commitment: str
+    created_at: dt.datetime
+
+
+_USER = select(User.id, User.role, User.site_code, User.active).where(User.id == bindparam("user"))
+_TRIAL = (
+    select(Trial.id, Trial.protocol_sha256, Trial.seed_commitment, Trial.created_at)
+    .order_by(Trial.id)
+    .limit(1)
+)
+
+
+def _check_candidate(
+    session: Session, participant_id: str, acting: _ActingUser, found: _Candidate | None
+) -> tuple[int, _Candidate]:
+    """Refuse a participant who is unknown, of another site, not screened or not eligible."""
     if found is None:
         raise unknown_participant(participant_id)
     refuse_other_site(acting, participant_id, found.site_code)
     if found.id is None:
         raise EligibilityError(f"participant {participant_id!r} has not been screened")
     if not found.eligible:
-        criteria = connection.execute(
-            select(Screening.criteria).where(Screening.id == found.id)
-        ).scalar_one()
+        criteria = (
+            session.connection()
+            .execute(select(Screening.criteria).where(Screening.id == found.id))
+            .scalar_one()
+        )
         failed = "; ".join(c["id"] for c in criteria if c.get("passed") is not True)
         raise EligibilityError(
             f"participant {participant_id!r} is {found.status} at their latest screening "
             f"({found.screened_on}): {failed}; an ineligible participant is not randomized"
         )
-    return found
+    return found.id, found
 
 
 def _check_timing(protocol: Protocol, screened_on: dt.date, on: dt.date) -> None:
@@ -147,10 +197,15 @@ def _check_timing(protocol: Protocol, screened_on: dt.date, on: dt.date) -> None
 
 @dataclass
 class _Sequence:
-    """A process-local copy of the committed allocation history of one store."""
+    """A process-local copy of the committed allocation history of one store.
 
-    history: list[PriorAssignment]
-    participants: list[str]
+    ``tally`` summarises ``history`` for the trial's allocator, so that the next allocation
+    is computed without walking the history (:meth:`Allocator.assign_next`).
+    """
+
+    tally: AllocationTally
+    history: list[PriorAssignment] = field(default_factory=list)
+    participants: list[str] = field(default_factory=list)
     randomized: set[str] = field(default_factory=set)
 
 
@@ -159,8 +214,11 @@ _seeds: dict[str, bytes] = {}
 _allocators: dict[str, Allocator] = {}
 
 
-def _store_key(session: Session, trial: Trial) -> str:
-    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+def _store_url(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
+
+
+def _store_key(url: str, trial: Trial | _TrialKey) -> str:
     return f"{url}|{trial.id}|{trial.seed_commitment}|{trial.created_at.isoformat()}"
 
 
@@ -176,16 +234,19 @@ _HISTORY = (
 )
 
 
-def _history(session: Session, key: str, *, lock: bool = False) -> _Sequence:
+def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = False) -> _Sequence:
     """The committed allocation history, read incrementally (allocations are append-only).
 
     Only rows after the cached ones are read; the last cached row is read again and must
     match, otherwise (a different store at the same URL) the whole history is reloaded. With
     ``lock`` the audit head is locked first, in the same round trip on PostgreSQL
     (:func:`~hepatrial.store.writes.lock_and_read`), and the read sees every randomization
-    committed before the lock was granted.
+    committed before the lock was granted. The new rows are checked (sequence numbers, arms,
+    factor levels) as they are added to the allocator's tally; a bad row drops the copy.
     """
-    cached = _sequences.get(key) or _Sequence([], [])
+    cached = _sequences.get(key)
+    if cached is None or cached.tally.allocator is not allocator:
+        cached = _Sequence(allocator.tally())
     start = len(cached.history)
     params = {"start": max(start, 1)}
     if lock:
@@ -196,22 +257,22 @@ def _history(session: Session, key: str, *, lock: bool = False) -> _Sequence:
         first = rows[0] if rows else None
         if first is None or first[0] != start or first[3] != cached.participants[-1]:
             _sequences.pop(key, None)
-            return _history(session, key)
+            return _history(session, key, allocator)
         rows = rows[1:]
-    for number, arm, factors, participant in rows:
-        if number != len(cached.history) + 1:
-            raise AllocationError(
-                f"randomization sequence numbers jump to {number} after "
-                f"{len(cached.history)}; run `hepatrial audit verify`"
-            )
-        cached.history.append(PriorAssignment(number, arm, dict(factors)))
-        cached.participants.append(participant)
-        cached.randomized.add(participant)
+    new = [PriorAssignment(number, arm, dict(factors)) for number, arm, factors, _ in rows]
+    try:
+        cached.tally.extend(new)
+    except AllocationError:
+        _sequences.pop(key, None)
+        raise
+    cached.history.extend(new)
+    cached.participants.extend(row[3] for row in rows)
+    cached.randomized.update(row[3] for row in rows)
     _sequences[key] = cached
     return cached
 
 
-def _seed(session: Session, trial: Trial, key: str) -> bytes:
+def _seed(session: Session, trial: Trial | _TrialKey, key: str) -> bytes:
     seed = _seeds.get(key)
     if seed is None:
         seed = (
@@ -223,14 +284,16 @@ def _seed(session: Session, trial: Trial, key: str) -> bytes:
     return seed
 
 
-def _allocator(trial: Trial, protocol: Protocol) -> Allocator:
+def _allocator(trial: Trial | _TrialKey, protocol: Protocol) -> Allocator:
     allocator = _allocators.get(trial.protocol_sha256)
     if allocator is None:
         allocator = _allocators[trial.protocol_sha256] = Allocator.from_protocol(protocol)
     return allocator
 
 
-def _refuse_repeat(participant_id: str, randomized_on: dt.date, number: int, arm: str) -> NoReturn:
+def _refuse_repeat(
+    participant_id: str, randomized_on: dt.date | None, number: int, arm: str | None
+) -> NoReturn:
     raise AllocationError(
         f"participant {participant_id!r} was already randomized on {randomized_on} "
         f"(#{number}, arm {arm!r}); a participant is randomized once"
@@ -275,6 +338,33 @@ def _dose_plans(
     }
 
 
+_dose_counts: dict[str, int] = {}
+"""Per store URL: how many dose keys its latest randomization needed (the next one's guess)."""
+
+
+def _read_request(
+    session: Session, participant_id: str, user: str, url: str
+) -> tuple[_ActingUser | None, _Candidate | None, _TrialKey | None, dict[type[Audited], list[int]]]:
+    """The acting user, the candidate, the trial and reserved keys: one round trip on PostgreSQL.
+
+    How many dose keys a randomization needs is known only once the protocol has planned the
+    doses, so as many are reserved as the store's previous randomization needed in this
+    process; :func:`_prepare` reserves again, separately, when that guess falls short.
+    """
+    counts: dict[type[Audited], int] = {Randomization: 1, Dose: _dose_counts.get(url, 0)}
+    reads = [(_USER, {"user": user}), (_CANDIDATE, {"participant": participant_id}), (_TRIAL, {})]
+    (users, candidates, trials), ids = read_and_reserve(session, reads, counts)
+    acting = _ActingUser(*users[0]) if users else None
+    candidate = _Candidate(*candidates[0]) if candidates else None
+    trial = _TrialKey(*trials[0]) if trials else None
+    return acting, candidate, trial, ids
+
+
+def _trial_protocol(session: Session, trial: _TrialKey) -> Protocol:
+    """The trial's protocol, parsed once per process (the stored text is read only then)."""
+    return cached_protocol(trial.protocol_sha256) or trial_protocol(get_trial(session))
+
+
 def _prepare(
     session: Session, participant_id: str, user: str, on: dt.date, weight_kg: float | None
 ) -> _Request:
@@ -285,23 +375,30 @@ def _prepare(
     A participant randomized already is refused here; the check is repeated under the lock
     against the committed history, for a randomization committed in between.
     """
-    acting = acting_user(session, user, CLINICAL_ROLES, "randomization")
-    screening = _candidate(session, participant_id, acting)
-    trial = get_trial(session)
-    protocol = trial_protocol(trial)
-    key = _store_key(session, trial)
+    url = _store_url(session)
+    acting, found, trial, ids = _read_request(session, participant_id, user, url)
+    checked = check_acting_user(user, acting, CLINICAL_ROLES, "randomization")
+    screening_id, screening = _check_candidate(session, participant_id, checked, found)
+    if trial is None:
+        raise no_trial()
+    protocol = _trial_protocol(session, trial)
+    key = _store_key(url, trial)
     if screening.sequence_number is not None:
-        _refuse_repeat(participant_id, *screening[-len(_EARLIER) :])
+        _refuse_repeat(
+            participant_id, screening.randomized_on, screening.sequence_number, screening.arm
+        )
     _needs_weight(protocol, weight_kg)
     _check_timing(protocol, screening.screened_on, on)
     doses = _dose_plans(protocol, weight_kg, on)
-    ids = reserve_ids(session, {Randomization: 1, Dose: max(map(len, doses.values()), default=0)})
+    needed = _dose_counts[url] = max(map(len, doses.values()), default=0)
+    if len(ids[Dose]) < needed:  # unused reserved keys only leave gaps
+        ids[Dose] = reserve_ids(session, {Dose: needed})[Dose]
     return _Request(
         participant_id=participant_id,
         user=user,
         on=on,
         weight_kg=weight_kg,
-        screening_id=screening.id,
+        screening_id=screening_id,
         factors=dict(screening.factors),
         key=key,
         seed=_seed(session, trial, key),
@@ -347,17 +444,17 @@ def randomize(
     with write_operation(session, user):
         request = _prepare(session, participant_id, user, on, weight_kg)
         # Serialized from here to commit: the audit head, which every audited write locks
-        # before it commits, is locked now (SELECT ... FOR UPDATE on PostgreSQL; on SQLite
-        # BEGIN IMMEDIATE took the write lock). Inside: the history read (sent with the
-        # lock), the allocation, and one write sent with COMMIT.
-        sequence = _history(session, request.key, lock=True)
+        # before it commits, is locked now (on PostgreSQL the writers' queue, then SELECT ...
+        # FOR UPDATE; on SQLite BEGIN IMMEDIATE took the write lock). Inside: the history read
+        # (sent with the lock), the allocation, and one write sent with COMMIT.
+        sequence = _history(session, request.key, request.allocator, lock=True)
         if participant_id in sequence.randomized:  # by another process since _prepare
             earlier = session.connection().execute(
                 select(*_EARLIER).where(Randomization.participant_id == participant_id)
             )
             _refuse_repeat(participant_id, *earlier.one())
-        assignment = request.allocator.assign(
-            seed=request.seed, history=sequence.history, factors=request.factors
+        assignment = request.allocator.assign_next(
+            seed=request.seed, tally=sequence.tally, factors=request.factors
         )
         planned = request.doses[assignment.arm]
         row = _randomization_row(request, assignment)
@@ -418,7 +515,7 @@ def _dose_rows(request: _Request, planned: tuple[PlannedDose, ...]) -> list[dict
             "given_amount_per_kg": None,
             "deviation": None,
         }
-        for dose_id, dose in zip(request.dose_ids, planned, strict=False)
+        for dose_id, dose in zip(request.dose_ids[: len(planned)], planned, strict=True)
     ]
 
 
@@ -521,7 +618,8 @@ def verify_allocations(session: Session) -> ReplayReport:
     with read_operation(session):
         trial = get_trial(session)
         protocol = trial_protocol(trial)
-        key = _store_key(session, trial)
+        key = _store_key(_store_url(session), trial)
+        allocator = _allocator(trial, protocol)
         _sequences.pop(key, None)  # replay what is stored now, not this process's copy
-        history = list(_history(session, key).history)
-        return _allocator(trial, protocol).replay(seed=_seed(session, trial, key), history=history)
+        history = list(_history(session, key, allocator).history)
+        return allocator.replay(seed=_seed(session, trial, key), history=history)
