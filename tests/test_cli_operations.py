@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -147,3 +149,17 @@ def test_cli_names_an_unusable_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'trial.db'}"
     code, output = _run("init", "--protocol", "match", "--db", url)
     assert code == 1 and "cannot use the database" in output and "unable to open" in output
+
+
+def test_the_command_line_starts_without_the_design_and_report_stacks() -> None:
+    """Trial operations (screen, randomize, record) must not pay for SciPy, matplotlib,
+    statsmodels or Dask at start-up: those load only inside design, simulate and report."""
+    probe = (
+        "import sys, hepatrial.cli.main; "
+        "print(','.join(m for m in ('scipy', 'matplotlib', 'statsmodels', 'dask') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == ""

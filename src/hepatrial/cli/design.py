@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hepatrial.design import (
-    GsBoundaries,
-    assurance,
-    events_survival,
-    gs_boundaries,
-    n_mean_difference,
-    n_proportions,
-)
-from hepatrial.design.evidence import match_ddmeld, msc_infection, msc_survival
+if TYPE_CHECKING:
+    from hepatrial.design import GsBoundaries
+
+# The design and simulation modules (SciPy and friends) are imported inside the commands that
+# use them, so that every other command of the line starts without loading them.
 
 ENDPOINTS = {"match": ("ddmeld",), "msc-aclf": ("survival", "infection")}
 
@@ -42,6 +38,8 @@ def _table(title: str, rows: list[tuple[str, str]]) -> Table:
 def _group_sequential(
     looks: int, alpha: float, power: float, spending: str, futility: str
 ) -> GsBoundaries | None:
+    from hepatrial.design import gs_boundaries
+
     if looks <= 1:
         return None
     return gs_boundaries(
@@ -73,6 +71,9 @@ def _gs_rows(design: GsBoundaries | None, fixed: float, unit: str) -> list[tuple
 
 
 def _ddmeld_rows(alpha: float, power: float, gs: GsBoundaries | None) -> list[tuple[str, str]]:
+    from hepatrial.design import assurance, n_mean_difference
+    from hepatrial.design.evidence import match_ddmeld
+
     effect = match_ddmeld()
     assert effect.sd is not None  # noqa: S101 - set by match_ddmeld
     normal = n_mean_difference(delta=effect.estimate, sd=effect.sd, alpha=alpha, power=power)
@@ -93,6 +94,9 @@ def _ddmeld_rows(alpha: float, power: float, gs: GsBoundaries | None) -> list[tu
 
 
 def _survival_rows(alpha: float, power: float, gs: GsBoundaries | None) -> list[tuple[str, str]]:
+    from hepatrial.design import assurance, events_survival
+    from hepatrial.design.evidence import msc_survival
+
     effect = msc_survival()
     hr = math.exp(effect.estimate)
     schoenfeld = events_survival(hr=hr, alpha=alpha, power=power)
@@ -120,6 +124,9 @@ def _survival_rows(alpha: float, power: float, gs: GsBoundaries | None) -> list[
 
 
 def _infection_rows(alpha: float, power: float) -> list[tuple[str, str]]:
+    from hepatrial.design import n_proportions
+    from hepatrial.design.evidence import msc_infection
+
     effect = msc_infection()
     assert effect.p_treatment is not None and effect.p_control is not None  # noqa: S101
     size = n_proportions(
@@ -242,6 +249,7 @@ def simulate_command(
     ),
 ) -> None:
     """Simulate trials through a protocol over a grid of sizes and effects; write power curves."""
+    from hepatrial.design import gs_boundaries
     from hepatrial.simulate.plots import write_power_curves
     from hepatrial.simulate.runner import Scenario, simulate_grid
 
