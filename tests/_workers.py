@@ -76,13 +76,21 @@ def randomize_one(url: str, code: str) -> None:
         )
 
 
-def randomize_many(url: str, codes: list[str]) -> None:
-    """Randomize ``codes`` one after another (killed part-way by the crash test)."""
+def randomize_many(url: str, codes: list[str], hold_before_last: bool = False) -> None:
+    """Randomize ``codes`` one after another (killed part-way by the crash test).
+
+    With ``hold_before_last`` the worker waits for its standard input to close before the last
+    code, so however quickly it runs it cannot finish before the test kills it.
+    """
+    import sys
+
     from hepatrial.service import randomize
     from hepatrial.store import open_session
 
     with open_session(url) as session:
-        for code in codes:
+        for number, code in enumerate(codes, start=1):
+            if hold_before_last and number == len(codes):
+                sys.stdin.read()
             randomize(
                 session, participant_id=code, user="inv-1", randomized_on=SCREEN_DAY, weight_kg=70.0
             )
@@ -93,4 +101,6 @@ if __name__ == "__main__":
     import sys
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(message)s")
-    randomize_many(sys.argv[1], sys.argv[2:])
+    hold = sys.argv[1] == "--hold-before-last"
+    arguments = sys.argv[2:] if hold else sys.argv[1:]
+    randomize_many(arguments[0], arguments[1:], hold_before_last=hold)

@@ -3,7 +3,8 @@
 The worker runs ``tests/_workers.py`` as a separate process. In the first test it pauses inside
 the transaction, after the randomization, its planned doses and their audit entries are written
 and before ``COMMIT`` (``HEPATRIAL_PAUSE_BEFORE_COMMIT``); it is killed there. In the second
-it randomizes participant after participant and is killed at an arbitrary moment. Afterwards
+it randomizes participant after participant and is killed at an arbitrary moment once five are
+stored (it holds before the last one, so it cannot finish first however fast it runs). Afterwards
 every stored randomization has its doses and audit entries, the audit trail verifies, and a
 direct SQL edit makes ``hepatrial audit verify`` fail naming the edited row.
 """
@@ -52,12 +53,19 @@ def _screen(url: str, codes: list[str]) -> None:
             )
 
 
-def _start(url: str, codes: list[str], pause: float | None) -> subprocess.Popen[str]:
+def _start(
+    url: str, codes: list[str], pause: float | None, hold_before_last: bool = False
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != PAUSE_VARIABLE}
     if pause is not None:
         env[PAUSE_VARIABLE] = str(pause)
+    hold = ["--hold-before-last"] if hold_before_last else []
     return subprocess.Popen(
-        [sys.executable, str(WORKER), url, *codes], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(WORKER), *hold, url, *codes],
+        env=env,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -77,6 +85,9 @@ def _wait_for_pause(process: subprocess.Popen[str]) -> None:
 def _kill(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
+    for stream in (process.stdin, process.stderr):
+        if stream is not None:
+            stream.close()
     assert process.returncode == -signal.SIGKILL
 
 
@@ -145,10 +156,14 @@ def test_kill_at_an_arbitrary_moment(db_url: str) -> None:
     build_trial(db_url, "match")
     codes = [f"M{n:03d}" for n in range(1, 41)]
     _screen(db_url, codes)
-    process = _start(db_url, codes, pause=None)
+    # The worker waits before the last participant until its standard input closes, which
+    # happens only when it is killed: however slowly this loop runs, the kill lands before the
+    # last randomization (usually inside one of the others).
+    process = _start(db_url, codes, pause=None, hold_before_last=True)
     deadline = time.time() + 120
     while _randomized(db_url) < 5 and time.time() < deadline and process.poll() is None:
-        time.sleep(0.02)
+        time.sleep(0.01)
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
     _kill(process)
     done = _check_complete(db_url)
     assert 5 <= done < len(codes)
