@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from _store_support import match_patient, msc_patient
+from _store_support import msc_patient, screen
 
 from hepatrial.service import (
     add_site,
@@ -19,7 +19,6 @@ from hepatrial.service import (
     create_trial,
     randomize,
     record_lab,
-    screen_participant,
 )
 from hepatrial.store import StoreSession, init_db, open_session
 
@@ -51,14 +50,7 @@ def build_msc(url: str, randomized: int) -> list[str]:
         arms = []
         for i in range(randomized):
             code = f"P{i + 1:03d}"
-            screen_participant(
-                session,
-                participant_id=code,
-                site="S01",
-                patient=msc_patient(high_meld=True),
-                user=INVESTIGATOR,
-                on=SCREEN_DAY,
-            )
+            screen(session, code, patient=msc_patient(high_meld=True), user=INVESTIGATOR)
             drawn = randomize(
                 session,
                 participant_id=code,
@@ -95,14 +87,7 @@ def build_stage(url: str, stage: str) -> list[str]:
 
 
 def _enrol(session: StoreSession, code: str, *, randomize_too: bool) -> str:
-    screen_participant(
-        session,
-        participant_id=code,
-        site="S01",
-        patient=match_patient(),
-        user=INVESTIGATOR,
-        on=SCREEN_DAY,
-    )
+    screen(session, code, user=INVESTIGATOR)
     if not randomize_too:
         return ""
     result = randomize(

@@ -132,6 +132,13 @@ def screen(
     )
 
 
+def screen_codes(url: str, codes: list[str]) -> None:
+    """Screen eligible MATCH participants ``codes`` at site S01, in one session."""
+    with open_session(url) as session:
+        for code in codes:
+            screen(session, code)
+
+
 def adverse_event_fields(**overrides: object) -> dict[str, object]:
     """Fields of a serious, liver-related grade 3 adverse event from day 30; ``overrides`` win."""
     fields: dict[str, object] = {

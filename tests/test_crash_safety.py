@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
-from _store_support import INVESTIGATOR, SCREEN_DAY, build_trial, match_patient
+from _store_support import INVESTIGATOR, SCREEN_DAY, build_trial, screen_codes
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from hepatrial.cli.main import app
-from hepatrial.service import randomize, screen_participant, verify_allocations
+from hepatrial.service import randomize, verify_allocations
 from hepatrial.store import (
     AuditEntry,
     Dose,
@@ -38,19 +38,6 @@ from hepatrial.store.audit import PAUSE_VARIABLE
 pytest_plugins = ["_store_support"]
 
 WORKER = Path(__file__).with_name("_workers.py")
-
-
-def _screen(url: str, codes: list[str]) -> None:
-    with open_session(url) as session:
-        for code in codes:
-            screen_participant(
-                session,
-                participant_id=code,
-                site="S01",
-                patient=match_patient(),
-                user=INVESTIGATOR,
-                on=SCREEN_DAY,
-            )
 
 
 def _start(
@@ -121,7 +108,7 @@ def _check_complete(url: str) -> int:
 @pytest.mark.slow
 def test_kill_inside_the_transaction_leaves_nothing(db_url: str) -> None:
     build_trial(db_url, "match")
-    _screen(db_url, ["K001"])
+    screen_codes(db_url, ["K001"])
     entries_before = _audit_count(db_url)
     process = _start(db_url, ["K001"], pause=60)
     _wait_for_pause(process)
@@ -155,7 +142,7 @@ def test_kill_inside_the_transaction_leaves_nothing(db_url: str) -> None:
 def test_kill_at_an_arbitrary_moment(db_url: str) -> None:
     build_trial(db_url, "match")
     codes = [f"M{n:03d}" for n in range(1, 41)]
-    _screen(db_url, codes)
+    screen_codes(db_url, codes)
     # The worker waits before the last participant until its standard input closes, which
     # happens only when it is killed: however slowly this loop runs, the kill lands before the
     # last randomization (usually inside one of the others).

@@ -30,13 +30,20 @@ from pathlib import Path
 
 import _workers
 import pytest
-from _store_support import ADMIN, INVESTIGATOR, SCREEN_DAY, build_trial, match_patient
+from _store_support import (
+    ADMIN,
+    INVESTIGATOR,
+    SCREEN_DAY,
+    build_trial,
+    match_patient,
+    screen_codes,
+)
 from sqlalchemy import Connection, event, func, select
 from sqlalchemy.exc import OperationalError
 
 import hepatrial.store.engine as store_engine
 from hepatrial.exceptions import RecordError
-from hepatrial.service import add_user, randomize, screen_participant, verify_allocations
+from hepatrial.service import add_user, randomize, verify_allocations
 from hepatrial.store import (
     Randomization,
     User,
@@ -102,19 +109,6 @@ def _wait_until_free(lock_file: Path, seconds: float) -> bool:
             return False
         time.sleep(0.01)
     return True
-
-
-def _screen(url: str, codes: list[str]) -> None:
-    with open_session(url) as session:
-        for code in codes:
-            screen_participant(
-                session,
-                participant_id=code,
-                site="S01",
-                patient=match_patient(),
-                user=INVESTIGATOR,
-                on=SCREEN_DAY,
-            )
 
 
 def _randomize(url: str, code: str) -> int:
@@ -257,7 +251,7 @@ def test_readers_are_not_blocked_by_the_write_lock(
     involved, so a loaded machine cannot fail the test).
     """
     url, lock_file = store
-    _screen(url, ["R001"])
+    screen_codes(url, ["R001"])
     dispose_engine(url)  # new connections get the short timeout
     requests: list[str] = []
     acquire = store_engine._WriteLock.acquire
@@ -302,7 +296,7 @@ def test_a_writer_waiting_too_long_is_refused_clearly(
 
 def test_connections_of_one_process_queue(store: tuple[str, Path]) -> None:
     url, lock_file = store
-    _screen(url, ["T001", "T002"])
+    screen_codes(url, ["T001", "T002"])
     finished = threading.Event()
     sequence: list[int] = []
 
@@ -345,7 +339,7 @@ def _start_paused_writer(url: str, code: str) -> subprocess.Popen[str]:
 @pytest.mark.slow
 def test_lock_of_a_killed_writer_is_released(store: tuple[str, Path], short_timeout: float) -> None:
     url, lock_file = store
-    _screen(url, ["K001", "K002"])
+    screen_codes(url, ["K001", "K002"])
     process = _start_paused_writer(url, "K001")
     try:
         assert _held(lock_file)
