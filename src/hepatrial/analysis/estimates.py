@@ -195,6 +195,16 @@ def _wald(estimate: float, se: float, conf_level: float) -> tuple[float, float]:
     return estimate - z * se, estimate + z * se
 
 
+def _treated_effect(fit: Any) -> dict[str, float]:
+    """Hazard ratio, CI and P value of the ``treated`` term of a fitted hazards regression."""
+    return {
+        "estimate": float(fit.hazard_ratio["treated"]),
+        "ci_low": float(fit.ci.loc["treated", "ci_low"]),
+        "ci_high": float(fit.ci.loc["treated", "ci_high"]),
+        "p_value": float(fit.p_value["treated"]),
+    }
+
+
 def _cox(
     ctx: Context, a: Analysis, rows: pd.DataFrame, estimator: Callable[..., Any]
 ) -> EndpointResult:
@@ -212,10 +222,7 @@ def _cox(
         ctx,
         a,
         estimate_label=f"hazard ratio ({ctx.experimental} / {ctx.control})",
-        estimate=float(fit.hazard_ratio["treated"]),
-        ci_low=float(fit.ci.loc["treated", "ci_low"]),
-        ci_high=float(fit.ci.loc["treated", "ci_high"]),
-        p_value=float(fit.p_value["treated"]),
+        **_treated_effect(fit),
         n=len(rows),
         note="Cox proportional hazards (Efron ties), Wald CI",
     )
@@ -306,10 +313,7 @@ def _fine_gray(
         ctx,
         a,
         estimate_label=f"subdistribution hazard ratio ({ctx.experimental} / {ctx.control})",
-        estimate=float(fit.hazard_ratio["treated"]),
-        ci_low=float(fit.ci.loc["treated", "ci_low"]),
-        ci_high=float(fit.ci.loc["treated", "ci_high"]),
-        p_value=float(fit.p_value["treated"]),
+        **_treated_effect(fit),
         n=len(rows),
         note=f"Fine-Gray regression (cmprsk::crr), sandwich SE, Wald CI; "
         f"{fit.n_events} events, {fit.n_competing} competing",
