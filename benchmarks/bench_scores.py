@@ -1,6 +1,6 @@
 """Benchmark: MELD 3.0 and Child-Pugh over 10 million rows, vectorized against per-row loops.
 
-Run: ``.venv/bin/python benchmarks/bench_scores.py [--rows 10000000] [--loop-rows 100000]``
+Run: ``.venv-bench/bin/python benchmarks/bench_scores.py [--rows 10000000] [--loop-rows 100000]``
 
 For each score it times
 

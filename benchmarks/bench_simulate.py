@@ -13,7 +13,7 @@ Memory and CPU: trials are generated and analysed in blocks of 1000 inside chunk
 ``--chunk-size`` trials per worker; the parent's peak resident set size comes from
 ``resource.getrusage``, the workers' CPU time and peak RSS from sampling them with psutil.
 
-Usage: ``.venv/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--workers 2]``
+Usage: ``.venv-bench/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--workers 2]``
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Speed of hepatrial's statistics against lifelines and statsmodels, printed as ratios.
 
-Run:  .venv/bin/python benchmarks/bench_stats.py  [--trials 100000] [--only cox ancova]
+Run:  .venv-bench/bin/python benchmarks/bench_stats.py  [--trials 100000] [--only cox ancova]
 
 Sections (one run prints all):
   1. log-rank on 2,000 and 100,000 simulated two-arm trials of 110 patients:

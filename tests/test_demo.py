@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,8 @@ from hepatrial.demo.compare import compare, round_half_up
 from hepatrial.demo.reconstruct import published_sizes, reconstruct
 from hepatrial.demo.run import TrialOutcome, run_demo
 from hepatrial.scores import meld
+
+_printed_comparison: list[str] = []
 
 
 def test_labs_invert_the_continuous_meld() -> None:
@@ -109,13 +114,22 @@ def test_round_half_up() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[TrialOutcome]]:
-    """``hepatrial demo --out DIR`` run once; its outcomes read back from the files it wrote."""
-    from hepatrial.cli.main import app
-
+    """``hepatrial demo --out DIR`` run once as users run it: the installed command, in a
+    process of its own; its outcomes read back from the files it wrote."""
+    command = Path(sys.executable).with_name("hepatrial")
+    assert command.is_file(), f"the hepatrial command is not installed beside {sys.executable}"
     out = tmp_path_factory.mktemp("demo")
-    run = CliRunner().invoke(app, ["demo", "--out", str(out)])
-    assert run.exit_code == 0, run.output
-    assert "every reproduced figure rounds to the published one" in run.output
+    run = subprocess.run(
+        [str(command), "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "every reproduced figure rounds to the published one" in run.stdout
+    _printed_comparison[:] = run.stdout.splitlines()
     outcomes = []
     for protocol in ("match", "msc-aclf"):
         comparison = pd.read_csv(
@@ -175,6 +189,19 @@ def test_demo_reproduces_every_published_figure(demo) -> None:  # type: ignore[n
     assert table["msc-aclf", "logrank_p"].as_printed == "0.03"
     assert table["msc-aclf", "infection_p"].as_printed == "0.04"
     assert table["msc-aclf", "mof_p"].as_printed == "0.02"
+
+
+@pytest.mark.slow
+def test_demo_prints_every_published_figure_beside_its_reproduction(demo) -> None:  # type: ignore[no-untyped-def]
+    """The printed table (the command's standard output) has one row per compared figure with the
+    published value, the reproduced value to four decimals and the value as printed."""
+    _, outcomes = demo
+    rows = [line for line in _printed_comparison if "│" in line]
+    for outcome in outcomes:
+        for figure in outcome.comparison.itertuples():
+            cells = (str(figure.published), f"{figure.reproduced:.4f}", str(figure.as_printed))
+            printed = [r for r in rows if all(f" {c} " in r for c in cells)]
+            assert printed, f"{outcome.protocol} {figure.key}: {cells} not printed"
 
 
 @pytest.mark.slow

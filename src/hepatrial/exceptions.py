@@ -44,6 +44,10 @@ class DataCheckError(HepatrialError, ValueError):
     """Analysis input failed its data checks; the message lists every problem found."""
 
 
+class MissingExtraError(HepatrialError, ImportError):
+    """An optional capability was asked for whose extra is not installed (``hepatrial[dask]``)."""
+
+
 class HepatrialWarning(UserWarning):
     """Base class of hepatrial's warnings, so users can filter them in one place."""
 

@@ -32,6 +32,7 @@ from hepatrial.analysis.adtte import derive_adtte
 from hepatrial.analysis.labs import derive_lab_records
 from hepatrial.analysis.sources import check_sources
 from hepatrial.exceptions import DataCheckError
+from hepatrial.frames import as_text, lookup
 from hepatrial.protocol import Protocol
 from hepatrial.stats._common import Exclusion
 
@@ -159,7 +160,7 @@ def derive_adsl(
             "RANDNO": rand["sequence_number"].astype(int),
             "ARMCD": rand["arm"].astype(str),
             "ARM": rand["arm"].map(labels),
-            "STRATUM": rand["stratum"].fillna("").astype(str),
+            "STRATUM": as_text(rand["stratum"]),
             "RANDDT": rand["randomized_on"],
         }
     )
@@ -193,12 +194,12 @@ def _screening_values(
 def _treatment_flags(adsl: pd.DataFrame, doses: pd.DataFrame, protocol: Protocol) -> pd.DataFrame:
     given = doses[doses["status"] == "given"]
     n_given = given.groupby("participant_id").size()
-    deviations = given[given["deviation"].fillna("").astype(str).str.len() > 0]
+    deviations = given[as_text(given["deviation"]).str.len() > 0]
     first = given.groupby("participant_id")["given_on"].min()
     planned = {a.id: sum(i.count for i in protocol.interventions_for(a.id)) for a in protocol.arms}
     adsl["NDOSEPL"] = adsl["ARMCD"].map(planned).astype(int)
     adsl["NDOSE"] = adsl["USUBJID"].map(n_given).fillna(0).astype(int)
-    adsl["TRTSDT"] = adsl["USUBJID"].map(first)
+    adsl["TRTSDT"] = lookup(adsl["USUBJID"], first)
     control = adsl["NDOSEPL"] == 0
     treated = control | (adsl["NDOSE"] > 0)
     complete = (adsl["NDOSE"] >= adsl["NDOSEPL"]) & ~adsl["USUBJID"].isin(
@@ -219,16 +220,16 @@ def _disposition(adsl: pd.DataFrame, source: Mapping[str, pd.DataFrame]) -> pd.D
         "participant_id"
     ]
     adsl["DTHFL"] = np.where(adsl["USUBJID"].isin(deaths.index), "Y", "N")
-    adsl["DTHDT"] = adsl["USUBJID"].map(deaths["occurred_on"])
+    adsl["DTHDT"] = lookup(adsl["USUBJID"], deaths["occurred_on"])
     adsl["DTHCAUS"] = adsl["USUBJID"].map(deaths["cause"])
-    detail = adsl["USUBJID"].map(deaths["detail"]).fillna("").astype(str).str.lower()
+    detail = as_text(lookup(adsl["USUBJID"], deaths["detail"])).str.lower()
     liver = (detail == "liver-related") | adsl["USUBJID"].isin(fatal_liver)
     adsl["DTHLIVFL"] = np.where((adsl["DTHFL"] == "Y") & liver, "Y", "N")
     adsl["DTHDY"] = _day(adsl["DTHDT"], adsl["RANDDT"])
     withdrawals = source["withdrawals"].drop_duplicates("participant_id")
     withdrawals = withdrawals.set_index("participant_id")
     adsl["WDFL"] = np.where(adsl["USUBJID"].isin(withdrawals.index), "Y", "N")
-    adsl["WDDT"] = adsl["USUBJID"].map(withdrawals["withdrawn_on"])
+    adsl["WDDT"] = lookup(adsl["USUBJID"], withdrawals["withdrawn_on"])
     adsl["WDREAS"] = adsl["USUBJID"].map(withdrawals["reason"])
     adsl["LSTCNDT"] = _last_contact(adsl, source)
     return adsl
@@ -251,7 +252,7 @@ def _last_contact(adsl: pd.DataFrame, source: Mapping[str, pd.DataFrame]) -> pd.
     stacked = pd.concat(dated, ignore_index=True)
     stacked["on"] = pd.to_datetime(stacked["on"])
     latest = stacked.dropna().groupby("id")["on"].max()
-    last = adsl["USUBJID"].map(latest)
+    last = lookup(adsl["USUBJID"], latest)
     return last.where(last.notna() & (last > adsl["RANDDT"]), adsl["RANDDT"])
 
 
@@ -270,7 +271,7 @@ def derive_adlb(
     _count(exclusions, "ADLB", "records of participants never randomized", int(outside.sum()))
     adlb = records[~outside].copy()
     adlb["ARMCD"] = adlb["USUBJID"].map(keys["ARMCD"])
-    adlb["ADY"] = _day(adlb["ADT"], adlb["USUBJID"].map(keys["RANDDT"]))
+    adlb["ADY"] = _day(adlb["ADT"], lookup(adlb["USUBJID"], keys["RANDDT"]))
     adlb = _assign_visits(adlb, protocol)
     _count(
         exclusions,
@@ -347,7 +348,7 @@ def derive_adae(
             "ASTDT": ae["start_date"],
         }
     )
-    adae["ASTDY"] = _day(adae["ASTDT"], adae["USUBJID"].map(keys["RANDDT"]))
+    adae["ASTDY"] = _day(adae["ASTDT"], lookup(adae["USUBJID"], keys["RANDDT"]))
     adae["TRTEMFL"] = np.where(adae["ASTDY"] >= 0, "Y", "N")
     _count(
         exclusions,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hepatrial.frames import as_text, lookup
 from hepatrial.stats._common import Exclusion
 
 MOF_OR_INFECTION_WORDS = ("multi-organ", "multiorgan", "multiple organ", "infection", "sepsis")
@@ -56,9 +57,9 @@ def _first(outcomes: pd.DataFrame, mask: pd.Series) -> pd.Series:
 
 def _event_dates(outcomes: pd.DataFrame) -> dict[str, pd.Series]:
     kind = outcomes["kind"]
-    cause = outcomes["cause"].fillna("").astype(str).str.lower()
-    mof = cause.map(lambda c: any(w in c for w in MOF_OR_INFECTION_WORDS))
-    severe = outcomes["severe"].map(lambda v: bool(v) if pd.notna(v) else False)
+    cause = as_text(outcomes["cause"]).str.lower()
+    mof = cause.map(lambda c: any(w in c for w in MOF_OR_INFECTION_WORDS)).astype(bool)
+    severe = outcomes["severe"].map(lambda v: bool(v) if pd.notna(v) else False).astype(bool)
     dates = {
         "death": _first(outcomes, kind == "death"),
         "transplant": _first(outcomes, kind == "transplant"),
@@ -78,8 +79,8 @@ def _one_param(
     ids = adsl["USUBJID"]
     start = adsl["RANDDT"]
     end = start + pd.to_timedelta(horizon_days, unit="D")
-    event = ids.map(dates[param.event])
-    competing = pd.DataFrame({name: ids.map(dates[name]) for name in param.competing})
+    event = lookup(ids, dates[param.event])
+    competing = pd.DataFrame({name: lookup(ids, dates[name]) for name in param.competing})
     never = pd.Timestamp.max.normalize()
     filled = competing.fillna(never) if param.competing else None
     if filled is not None:
@@ -138,7 +139,7 @@ def derive_adtte(
     outcomes = outcomes[known]
     dates = _event_dates(outcomes)
     horizon_end = adsl.set_index("USUBJID")["RANDDT"] + pd.to_timedelta(horizon_days, unit="D")
-    late = outcomes["occurred_on"] > outcomes["participant_id"].map(horizon_end)
+    late = outcomes["occurred_on"] > lookup(outcomes["participant_id"], horizon_end)
     if late.any():
         exclusions.append(
             (

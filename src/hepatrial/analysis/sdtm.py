@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from hepatrial.exceptions import DataCheckError
+from hepatrial.frames import as_text
 
 DOMAINS = ("DM", "LB", "AE", "EX", "DS", "QS", "CE")
 _NOT_RANDOMIZED = ("SCRNFAIL", "NOTASSGN", "")
@@ -50,11 +51,11 @@ def from_sdtm(domains: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Source tables (layout of :mod:`hepatrial.analysis.sources`) from SDTM-like domains."""
     dm = domains["DM"]
     subjects = dict(zip(dm["USUBJID"], dm["SUBJID"].astype(str), strict=True))
-    armcd = dm["ARMCD"].fillna("").astype(str)
+    armcd = as_text(dm["ARMCD"])
     randomized = dm[~armcd.isin(_NOT_RANDOMIZED)]
     ds = domains["DS"].assign(participant_id=lambda f: _ids(f, subjects))
     failures = ds[ds["DSDECOD"] == "SCREEN FAILURE"]
-    failed = dict(zip(failures["participant_id"], failures["DSCOMMENT"].fillna(""), strict=False))
+    failed = dict(zip(failures["participant_id"], as_text(failures["DSCOMMENT"]), strict=False))
     screened = pd.DataFrame({"participant_id": dm["SUBJID"].astype(str)})
     screenings = pd.DataFrame(
         {
@@ -140,7 +141,7 @@ def _follow_up(
                 "planned_date": None,
                 "status": "given",
                 "given_on": ex["EXSTDTC"],
-                "deviation": ex["EXADJ"].where(ex["EXADJ"].fillna("") != "", None),
+                "deviation": ex["EXADJ"].where(as_text(ex["EXADJ"]) != "", None),
             }
         ),
         "lab_results": pd.DataFrame(

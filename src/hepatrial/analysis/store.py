@@ -20,6 +20,7 @@ from hepatrial.analysis.adam import AdamDatasets, derive_adam
 from hepatrial.analysis.plan import run_plan
 from hepatrial.analysis.results import PlanResults
 from hepatrial.exceptions import DataCheckError
+from hepatrial.frames import as_text
 from hepatrial.protocol import Protocol, protocol_from_dict
 
 
@@ -56,7 +57,7 @@ def _screening_numbers(frame: pd.DataFrame) -> pd.Series:
 
 
 def _criteria(failed: pd.Series) -> pd.Series:
-    return failed.fillna("").map(
+    return as_text(failed).map(
         lambda text: [
             {"name": name.strip(), "passed": False} for name in str(text).split(";") if name.strip()
         ]

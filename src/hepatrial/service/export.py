@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from hepatrial.exceptions import RecordError
+from hepatrial.frames import as_text, lookup
 from hepatrial.protocol.models import Protocol
 from hepatrial.service._common import get_trial, read_operation, trial_protocol
 from hepatrial.service.tables import load_trial_tables
@@ -116,7 +117,7 @@ class _Builder:
         self.visit_labels = {v.id: v.label for v in protocol.visits}
 
     def reference(self, participants: pd.Series) -> pd.Series:
-        return participants.map(self.start)
+        return lookup(participants, self.start)
 
     def dm(self) -> pd.DataFrame:
         people = self.t["participants"]
@@ -128,17 +129,17 @@ class _Builder:
         arm = pid.map(randomized["arm"])
         armcd = arm.where(arm.notna(), pid.map(eligible).map({True: "NOTASSGN", False: "SCRNFAIL"}))
         treated_arms = {i.arm for i in self.protocol.interventions}
-        first_dose = pid.map(given.min())
+        first_dose = lookup(pid, given.min())
         actual = armcd.where(~(arm.isin(treated_arms) & first_dose.isna()), "NOTTRT")
         labels = {**self.arm_labels, "NOTASSGN": "Not Assigned", "SCRNFAIL": "Screen Failure"}
         frame = pd.DataFrame(
             {
                 "participant_id": pid,
                 "SUBJID": pid,
-                "RFSTDTC": _iso(pid.map(self.start)),
+                "RFSTDTC": _iso(lookup(pid, self.start)),
                 "RFXSTDTC": _iso(first_dose),
-                "RFXENDTC": _iso(pid.map(given.max())),
-                "DTHDTC": _iso(pid.map(deaths["occurred_on"])),
+                "RFXENDTC": _iso(lookup(pid, given.max())),
+                "DTHDTC": _iso(lookup(pid, deaths["occurred_on"])),
                 "DTHFL": pid.isin(deaths.index).map({True: "Y", False: ""}),
                 "SITEID": people["site"],
                 "AGE": people["age_years"],
@@ -266,7 +267,7 @@ class _Builder:
                 "EXDOSU": doses["unit"].where(~per_kg, doses["unit"] + "/kg"),
                 "EXDOSTOT": doses["given_total"],
                 "EXROUTE": doses["intervention"].map(lambda i: spec[i].route if i in spec else ""),
-                "EXADJ": doses["deviation"].fillna(""),
+                "EXADJ": as_text(doses["deviation"]),
                 "EXSTDTC": _iso(doses["given_on"]),
                 "EXENDTC": _iso(doses["given_on"]),
                 "EXSTDY": _sdtm_day(doses["given_on"], self.reference(doses["participant_id"])),
@@ -344,7 +345,7 @@ class _Builder:
                 "QSORRES": qs["value"].astype(str),
                 "QSSTRESN": qs["value"],
                 "VISITNUM": qs["visit"].map(self.visit_numbers),
-                "VISIT": qs["visit"].map(self.visit_labels).fillna(""),
+                "VISIT": as_text(qs["visit"].map(self.visit_labels)),
                 "QSDTC": _iso(qs["answered_on"]),
                 "QSDY": _sdtm_day(qs["answered_on"], self.reference(qs["participant_id"])),
             }
@@ -358,11 +359,11 @@ class _Builder:
             {
                 "participant_id": events["participant_id"],
                 "CETERM": events["kind"]
-                .str.cat(events["detail"].fillna(""), sep=": ")
+                .str.cat(as_text(events["detail"]), sep=": ")
                 .str.rstrip(": "),
                 "CEDECOD": events["kind"].str.upper(),
                 "CECAT": "CLINICAL OUTCOME",
-                "CESEV": events["severe"].map({True: "SEVERE", False: "NOT SEVERE"}).fillna(""),
+                "CESEV": as_text(events["severe"].map({True: "SEVERE", False: "NOT SEVERE"})),
                 "CESTDTC": _iso(events["occurred_on"]),
                 "CESTDY": _sdtm_day(
                     events["occurred_on"], self.reference(events["participant_id"])

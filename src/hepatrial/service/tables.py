@@ -57,6 +57,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hepatrial.frames import lookup
 from hepatrial.service._common import read_operation
 from hepatrial.store import (
     AdverseEvent,
@@ -148,7 +149,7 @@ def _flat_labs(entry: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _study_day(frame: pd.DataFrame, column: str, start: pd.Series) -> pd.Series:
-    origin = frame["participant_id"].map(start)
+    origin = lookup(frame["participant_id"], start)
     return (frame[column] - origin).dt.days
 
 

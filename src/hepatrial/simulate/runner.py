@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hepatrial.design import GsBoundaries
-from hepatrial.exceptions import ProtocolError
+from hepatrial.exceptions import MissingExtraError, ProtocolError
 from hepatrial.simulate import analysis, trial
 from hepatrial.simulate import patients as pm
 from hepatrial.simulate.results import (
@@ -256,9 +256,14 @@ def _execute_local(
 def _execute_dask(
     tasks: list[_Task], scheduler: Any, progress: Progress | None
 ) -> list[_ChunkResult]:
-    from distributed import Client
-    from distributed import as_completed as dask_completed
-
+    # Dask is the optional 'dask' extra: the one lazy import of this module.
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ModuleNotFoundError as error:
+        raise MissingExtraError(
+            "backend='dask' needs the 'dask' extra; install it with: pip install 'hepatrial[dask]'"
+        ) from error
     if scheduler is None:
         raise ValueError("backend='dask' needs scheduler= (an address such as 'tcp://host:8786')")
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)  # type: ignore[no-untyped-call]
