@@ -7,6 +7,39 @@ argument, the offending value and unit, what is allowed, and a likely fix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["hard", "soft"]
+"""A hard problem refuses the record; a soft one refuses it unless confirmed with a reason."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem an edit check found in a record: what, with which value and unit, and why.
+
+    ``rule`` is the edit check's name (``"date.after_death"``, ``"lab.unit_mix_up"``, ...);
+    ``fix`` says what to do; ``record`` names the stored record concerned, where there is one
+    (``"adverse event 12"``); ``participant`` the participant code.
+    """
+
+    field: str
+    value: object
+    rule: str
+    message: str
+    fix: str = ""
+    unit: str | None = None
+    severity: Severity = "hard"
+    record: str | None = None
+    participant: str | None = None
+
+    def __str__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        named = self.message.startswith(f"{self.field}=")
+        text = self.message if named else f"{self.field}={self.value!r}{unit}: {self.message}"
+        return f"{text}; {self.fix}" if self.fix else text
+
 
 class HepatrialError(Exception):
     """Base class of every error raised deliberately by hepatrial."""
@@ -29,7 +62,43 @@ class AllocationError(HepatrialError, RuntimeError):
 
 
 class RecordError(HepatrialError, ValueError):
-    """A trial record (visit, dose, adverse event, outcome) is inconsistent and was refused."""
+    """A trial record (visit, dose, adverse event, outcome) was refused; nothing was written.
+
+    The subclasses say the kind of refusal, which front ends map to exit codes and HTTP
+    statuses: :class:`InvalidRecordError` (the input itself is wrong), :class:`ConflictError`
+    (it contradicts stored data), :class:`NotFoundError` and :class:`NotAllowedError`.
+    ``problems`` lists every problem found, each with field, value, unit, rule and fix.
+    """
+
+    def __init__(self, message: str | None = None, problems: Sequence[Problem] = ()) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if message is None:
+            message = "; ".join(str(p) for p in self.problems) or "refused"
+        super().__init__(message)
+
+
+class InvalidRecordError(RecordError):
+    """The input cannot be true: a wrong type, an impossible value or date, an unknown item."""
+
+
+class LabValueError(InvalidRecordError, UnitError):
+    """A laboratory value was refused: not a number, an unknown unit, or implausible."""
+
+
+class ConfirmationNeededError(InvalidRecordError):
+    """Only soft problems were found: the record is stored once confirmed with a reason."""
+
+
+class ConflictError(RecordError):
+    """The record contradicts stored data (a duplicate, a death dated before existing records)."""
+
+
+class NotFoundError(RecordError):
+    """What the record refers to does not exist, or not for this user (another site's data)."""
+
+
+class NotAllowedError(RecordError):
+    """The acting user may not do this (role, deactivated account)."""
 
 
 class AuditError(HepatrialError, RuntimeError):

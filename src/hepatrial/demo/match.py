@@ -27,10 +27,13 @@ SYNTHETIC RECONSTRUCTION. How each published number constrains the data:
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as scipy_stats
 
 from hepatrial.demo._arms import arms_at_published_sizes
@@ -49,6 +52,7 @@ from hepatrial.demo.records import (
     ScreenFailure,
     WithdrawalRecord,
 )
+from hepatrial.protocol.instruments import eq5d5l_index
 
 SEED = 20250110
 N_MACROPHAGE = 27
@@ -222,6 +226,26 @@ class _Fate:
         return FOLLOW_UP_DAYS + VISIT_JITTER[FOLLOW_UP_DAYS] + 1
 
 
+HealthState = tuple[int, int, int, int, int]
+
+
+@functools.cache
+def _health_states() -> tuple[tuple[HealthState, ...], npt.NDArray[np.float64]]:
+    states = [(a, b, c, d, e) for a, b, c, d, e in itertools.product(range(1, 6), repeat=5)]
+    return tuple(states), np.array([eq5d5l_index(*state) for state in states])
+
+
+def nearest_health_state(index: float) -> tuple[HealthState, float]:
+    """The EQ-5D-5L health state whose England index is closest to ``index``, and its index.
+
+    The reconstruction draws an index; a questionnaire records the five dimensions, from which
+    the store computes the index again (:func:`hepatrial.protocol.instruments.eq5d5l_index`).
+    """
+    states, indices = _health_states()
+    best = int(np.argmin(np.abs(indices - index)))
+    return states[best], float(indices[best])
+
+
 def _measurements(
     rng: np.random.Generator, candidate: Candidate, fate: _Fate
 ) -> tuple[tuple[LabRecord, ...], tuple[QolRecord, ...]]:
@@ -245,8 +269,8 @@ def _measurements(
             change = fate.stiffness_log_change[len(qol)]
             kpa = round(float(np.clip(stiffness * np.exp(change), 2.5, 75.0)), 1)
             labs.append(LabRecord(day, "liver_stiffness", kpa, "kPa"))
-            score = float(np.clip(eq5d + qol_noise, 0.1, 1.0))
-            qol.append(QolRecord(day, "EQ-5D-5L", score))
+            levels, score = nearest_health_state(float(np.clip(eq5d + qol_noise, 0.1, 1.0)))
+            qol.append(QolRecord(day, "EQ-5D-5L", score, levels))
     return tuple(labs), tuple(qol)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from hepatrial import service
 from hepatrial.demo.records import Participant
 from hepatrial.protocol import Protocol
+from hepatrial.protocol.instruments import EQ5D_DIMENSIONS
 
 _DECOMPENSATION = (
     ("varice", "variceal bleeding"),
@@ -101,7 +102,7 @@ def _measurement_steps(session: Any, protocol: Protocol, p: Participant, user: s
                     session,
                     participant_id=pid,
                     instrument=q.instrument,
-                    answers={"index": q.score},
+                    answers=dict(zip(EQ5D_DIMENSIONS, q.levels, strict=True)),
                     answered_on=on(q.day),
                     user=user,
                     visit=visit_of(q.day),

@@ -65,11 +65,12 @@ class DeathRecord:
 
 @dataclass(frozen=True)
 class QolRecord:
-    """One health-related quality-of-life score."""
+    """One EQ-5D-5L questionnaire: the five dimension levels and the index they score."""
 
     day: int
     instrument: str
     score: float
+    levels: tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from hepatrial.demo.records import Participant, ReconstructedTrial
 from hepatrial.protocol import Protocol, load_protocol
+from hepatrial.protocol.instruments import EQ5D_DIMENSIONS
 from hepatrial.units import check_plausible, conventional_unit
 
 
@@ -77,14 +78,16 @@ def _participant_rows(
     for lab in p.labs:
         tables["lab_results"].append(_lab_row(pid, lab.test, lab.value, lab.unit, _day(p, lab.day)))
     for q in p.qol:
-        tables["qol_answers"].append(
+        items = {**dict(zip(EQ5D_DIMENSIONS, q.levels, strict=True)), "index": q.score}
+        tables["qol_answers"].extend(
             {
                 "participant_id": pid,
                 "instrument": q.instrument,
-                "item": "index",
-                "value": q.score,
+                "item": item,
+                "value": float(value),
                 "answered_on": _day(p, q.day),
             }
+            for item, value in items.items()
         )
     for ae in p.adverse_events:
         tables["adverse_events"].append(

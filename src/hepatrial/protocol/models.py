@@ -11,6 +11,7 @@ This module may import only :mod:`hepatrial.exceptions` and the sibling protocol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Literal, Self
 
@@ -116,6 +117,8 @@ class Fact(StrictModel):
     kind: Literal["yes_no", "category", "number"]
     levels: tuple[str, ...] | None = None
     unit: str | None = None
+    allowed_range: tuple[float, float] | None = None
+    """For a number: the inclusive (low, high) the measurement can take (a device's range)."""
 
     @model_validator(mode="after")
     def _levels_match_kind(self) -> Self:
@@ -123,8 +126,10 @@ class Fact(StrictModel):
             raise ValueError(f"fact name {self.name!r} is computed at screening; choose another")
         if (self.kind == "category") != (self.levels is not None):
             raise ValueError("levels are required for a category fact and only for one")
-        if self.kind != "number" and self.unit is not None:
-            raise ValueError("a unit makes sense only for a number fact")
+        if self.kind != "number" and (self.unit is not None or self.allowed_range is not None):
+            raise ValueError("a unit and an allowed_range make sense only for a number fact")
+        if self.allowed_range is not None and not self.allowed_range[0] < self.allowed_range[1]:
+            raise ValueError(f"allowed_range {self.allowed_range} must be (low, high), low < high")
         return self
 
 
@@ -432,6 +437,26 @@ _KIND_CHECKS = {
 }
 
 
+class ParticipantCodes(StrictModel):
+    """The form every participant code of the trial follows (a regular expression, matched
+    whole), with an example that follows it: ``{pattern: 'S\\d{2}-\\d{4}', example: S01-0007}``."""
+
+    pattern: str
+    example: str
+
+    @model_validator(mode="after")
+    def _example_follows_pattern(self) -> Self:
+        try:
+            compiled = re.compile(self.pattern)
+        except re.error as error:
+            raise ValueError(
+                f"pattern {self.pattern!r} is not a regular expression: {error}"
+            ) from None
+        if not compiled.fullmatch(self.example):
+            raise ValueError(f"example {self.example!r} does not follow pattern {self.pattern!r}")
+        return self
+
+
 class Protocol(StrictModel):
     """A complete trial protocol; see the module docstring and ``docs/operations.md``."""
 
@@ -446,6 +471,7 @@ class Protocol(StrictModel):
     interventions: tuple[Intervention, ...] = ()
     visits: tuple[Visit, ...] = Field(min_length=1)
     endpoints: tuple[Endpoint, ...] = Field(min_length=1)
+    participant_codes: ParticipantCodes | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StringConstraints
 
 FactValue = bool | int | float | str
 
@@ -20,7 +20,7 @@ class LabResult(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     analyte: str
-    value: float
+    value: StrictFloat  # a number: never a boolean or text that happens to parse as one
     unit: str
     collected_on: date
 
@@ -64,7 +64,7 @@ class Patient(BaseModel):
     participant_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{1,40}$")] | None = (
         None
     )
-    age: float = Field(ge=0, le=120)
+    age: Annotated[StrictFloat, Field(ge=0, le=120)]
     sex: Literal["female", "male"] | None = None
     labs: tuple[LabResult, ...] = ()
     clinical: ClinicalItems = ClinicalItems()

@@ -9,7 +9,6 @@ entirely on any error (nothing is partially written). On SQLite the transaction 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
@@ -19,38 +18,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hepatrial.exceptions import RecordError
+from hepatrial.checks.personal import code_problems, field_name_problems
+from hepatrial.exceptions import InvalidRecordError, NotAllowedError, NotFoundError
 from hepatrial.protocol.loader import protocol_from_dict
 from hepatrial.protocol.models import Protocol
 from hepatrial.store import Participant, Trial, User, acting_as
 
 CLINICAL_ROLES: Final = frozenset({"investigator", "coordinator"})
 ADMIN_ROLES: Final = frozenset({"admin"})
-
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-_ALL_DIGITS = re.compile(r"^\d{9,}$")
-_IDENTIFYING = (
-    "name",
-    "initials",
-    "email",
-    "e_mail",
-    "phone",
-    "mobile",
-    "address",
-    "postcode",
-    "zip",
-    "birth",
-    "dob",
-    "nhs",
-    "mrn",
-    "medical_record",
-    "hospital_number",
-    "ssn",
-    "social_security",
-    "passport",
-    "national_id",
-    "insurance",
-)
 
 
 @contextmanager
@@ -80,32 +55,21 @@ def read_operation(session: Session) -> Iterator[None]:
             session.commit()
 
 
-def check_code(kind: str, value: str) -> str:
-    """Validate a pseudonymous code (participant, user, site): letters, digits, ``._-``."""
-    if not isinstance(value, str) or not _CODE.match(value):
-        raise RecordError(
-            f"{kind}={value!r} is not a valid pseudonymous code: use 1-40 letters, digits, "
-            "'.', '_' or '-', starting with a letter or digit (no spaces, no e-mail addresses)"
-        )
-    if _ALL_DIGITS.match(value):
-        raise RecordError(
-            f"{kind}={value!r} looks like a phone, health-service or hospital number; use a "
-            "pseudonymous study code such as 'S01-0042' instead"
-        )
+def check_code(kind: str, value: str, *, pattern: str | None = None) -> str:
+    """Validate a pseudonymous code (participant, user, site): letters, digits, ``._-``, and
+    nothing that looks like a date, a phone or national number, an e-mail address or a name
+    (see :func:`hepatrial.checks.personal.code_problems`)."""
+    problems = code_problems(kind, value, pattern=pattern)
+    if problems:
+        raise InvalidRecordError(problems=problems)
     return value
 
 
 def refuse_identifying(fields: Iterable[str], *, where: str) -> None:
     """Refuse any field name that suggests personal identifying data."""
-    for field in fields:
-        key = str(field).lower().replace("-", "_").replace(" ", "_")
-        hit = next((word for word in _IDENTIFYING if word in key), None)
-        if hit is not None:
-            raise RecordError(
-                f"{where} field {field!r} looks like identifying personal data ({hit!r}); "
-                "the trial store keeps pseudonymous data only: identify people by their study "
-                "code and give age in years rather than a date of birth"
-            )
+    problems = field_name_problems(fields, where=where)
+    if problems:
+        raise InvalidRecordError(problems=problems)
 
 
 class UserLike(Interface):
@@ -135,10 +99,10 @@ def check_acting_user(
     """Refuse an unknown or deactivated user, or one whose role may not perform ``action``."""
     if user is None or not user.active:
         state = "unknown" if user is None else "deactivated"
-        raise RecordError(f"user={user_id!r} is {state}; {action} needs an active user")
+        raise NotAllowedError(f"user={user_id!r} is {state}; {action} needs an active user")
     if user.role not in roles:
         allowed = " or ".join(sorted(roles))
-        raise RecordError(f"user={user_id!r} has role {user.role!r}; {action} needs {allowed}")
+        raise NotAllowedError(f"user={user_id!r} has role {user.role!r}; {action} needs {allowed}")
     return user
 
 
@@ -153,9 +117,9 @@ def get_trial(session: Session, *, lock: bool = False) -> Trial:
     return trial
 
 
-def no_trial() -> RecordError:
+def no_trial() -> NotFoundError:
     """The error for a store that holds no trial yet."""
-    return RecordError("this store holds no trial yet; run `hepatrial init --protocol NAME`")
+    return NotFoundError("this store holds no trial yet; run `hepatrial init --protocol NAME`")
 
 
 def get_participant(session: Session, participant_id: str, user: User | None = None) -> Participant:
@@ -167,15 +131,15 @@ def get_participant(session: Session, participant_id: str, user: User | None = N
     return participant
 
 
-def unknown_participant(participant_id: str) -> RecordError:
+def unknown_participant(participant_id: str) -> NotFoundError:
     """The error for a participant code the store does not hold."""
-    return RecordError(f"participant={participant_id!r} is not in this trial; screen them first")
+    return NotFoundError(f"participant={participant_id!r} is not in this trial; screen them first")
 
 
 def refuse_other_site(user: UserLike | None, participant_id: str, participant_site: str) -> None:
     """Refuse a site-bound ``user`` acting on a participant of another site."""
     if user is not None and user.site_code is not None and user.site_code != participant_site:
-        raise RecordError(
+        raise NotAllowedError(
             f"user={user.id!r} works at site {user.site_code!r} and may not act on participant "
             f"{participant_id!r} of site {participant_site!r}"
         )

@@ -19,7 +19,7 @@ from typing import Literal
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from hepatrial.exceptions import RecordError
+from hepatrial.exceptions import InvalidRecordError
 from hepatrial.frames import as_text, lookup
 from hepatrial.protocol.models import Protocol
 from hepatrial.service._common import get_trial, read_operation, trial_protocol
@@ -418,7 +418,7 @@ def export_sdtm(
         ``"csv"`` (UTF-8, comma separated, header row) or ``"parquet"``.
     """
     if format not in ("csv", "parquet"):
-        raise RecordError(f"format={format!r} is not supported; use 'csv' or 'parquet'")
+        raise InvalidRecordError(f"format={format!r} is not supported; use 'csv' or 'parquet'")
     domains = sdtm_domains(session)
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)

@@ -37,9 +37,19 @@ from hepatrial.allocation import (
     PriorAssignment,
     ReplayReport,
 )
-from hepatrial.exceptions import AllocationError, EligibilityError, RecordError
+from hepatrial.checks.dates import date_problems
+from hepatrial.checks.personal import text_problems
+from hepatrial.exceptions import (
+    AllocationError,
+    ConflictError,
+    EligibilityError,
+    InvalidRecordError,
+    NotFoundError,
+    Problem,
+)
 from hepatrial.protocol.dosing import PlannedDose, check_dose, plan_doses
 from hepatrial.protocol.models import Protocol
+from hepatrial.service._checks import participant_history, refuse_hard, today
 from hepatrial.service._common import (
     CLINICAL_ROLES,
     acting_user,
@@ -187,7 +197,19 @@ def _check_timing(protocol: Protocol, screened_on: dt.date, on: dt.date) -> None
     age = (on - screened_on).days
     limit = protocol.eligibility.lab_max_age_days
     if age < 0:
-        raise RecordError(f"randomized_on={on} is before the screening of {screened_on}")
+        raise InvalidRecordError(f"randomized_on={on} is before the screening of {screened_on}")
+    if on > today():
+        raise InvalidRecordError(
+            problems=[
+                Problem(
+                    "randomized_on",
+                    on.isoformat(),
+                    "date.future",
+                    f"randomization is dated after today ({today()})",
+                    "randomize on the day it happens",
+                )
+            ]
+        )
     if age > limit:
         raise EligibilityError(
             f"the screening of {screened_on} is {age} days old on {on}; the protocol "
@@ -302,7 +324,7 @@ def _refuse_repeat(
 
 def _needs_weight(protocol: Protocol, weight_kg: float | None) -> None:
     if protocol.interventions and weight_kg is None:
-        raise RecordError(
+        raise InvalidRecordError(
             f"weight_kg is required to randomize in {protocol.id}: doses are planned from it "
             "at randomization"
         )
@@ -529,14 +551,14 @@ def _planned_dose(
         statement = statement.where(Dose.intervention == intervention)
     doses = session.execute(statement).scalars().all()
     if not doses:
-        raise RecordError(
+        raise NotFoundError(
             f"participant {participant_id!r} has no planned dose {dose_number}"
             + (f" of {intervention!r}" if intervention else "")
             + " (control arm, or a dose number beyond the plan)"
         )
     if len(doses) > 1:
         names = ", ".join(d.intervention for d in doses)
-        raise RecordError(f"dose {dose_number} is ambiguous ({names}); give intervention=")
+        raise InvalidRecordError(f"dose {dose_number} is ambiguous ({names}); give intervention=")
     return doses[0]
 
 
@@ -563,9 +585,12 @@ def record_dose(
         acting = acting_user(session, user, CLINICAL_ROLES, "recording a dose")
         get_participant(session, participant_id, acting)
         protocol = trial_protocol(get_trial(session))
+        history = participant_history(session, participant_id)
+        problems = date_problems("dose", "given_on", given_on, history, today=today())
+        refuse_hard(problems + (text_problems("deviation", deviation) if deviation else []))
         dose = _planned_dose(session, participant_id, intervention, dose_number)
         if dose.status != "planned":
-            raise RecordError(
+            raise ConflictError(
                 f"dose {dose_number} of {participant_id!r} is already recorded as {dose.status}"
             )
         start = dose.planned_date - dt.timedelta(days=dose.planned_day)
@@ -598,14 +623,13 @@ def record_missed_dose(
     intervention: str | None = None,
 ) -> int:
     """Record that a planned dose was not given, and why; return the dose row id."""
-    if not reason.strip():
-        raise RecordError("a missed dose needs its reason")
+    refuse_hard(text_problems("reason", reason))
     with write_operation(session, user):
         acting = acting_user(session, user, CLINICAL_ROLES, "recording a missed dose")
         get_participant(session, participant_id, acting)
         dose = _planned_dose(session, participant_id, intervention, dose_number)
         if dose.status != "planned":
-            raise RecordError(
+            raise ConflictError(
                 f"dose {dose_number} of {participant_id!r} is already recorded as {dose.status}"
             )
         dose.status = "missed"

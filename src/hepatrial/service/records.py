@@ -1,24 +1,37 @@
-"""Recording follow-up: visits, laboratory results, quality of life, adverse events, outcomes
-and withdrawals. Each function is one audited transaction and refuses inconsistent records.
+"""Recording follow-up: visits, laboratory results, quality of life, adverse events, outcomes,
+withdrawals and treatment discontinuations. Each function is one audited transaction and runs
+the edit checks (:mod:`hepatrial.service._checks`) before it writes anything.
 
-Date rules: nothing is recorded before the participant's randomization (labs and adverse
-events: before their first screening), after their death, or after their withdrawal.
-A visit outside its protocol window is recorded with ``in_window=False`` (it happened; the
-analysis decides), never silently moved.
+Date rules are the life-cycle table of :mod:`hepatrial.checks.dates`: nothing after today, before
+randomization (labs and adverse events: before the first screening), after death or after
+withdrawal from the study; no dose after treatment is discontinued. A visit outside its
+protocol window is recorded with ``in_window=False`` (it happened; the analysis decides), never
+silently moved. Soft problems (a likely unit mix-up) need ``confirm``, a reason that is stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hepatrial.exceptions import RecordError
+from hepatrial.checks.dates import RecordKind, date_problems, ending_problems
+from hepatrial.checks.labs import LabEntry, conventional_value, lab_problems
+from hepatrial.checks.personal import text_problems
+from hepatrial.exceptions import ConflictError, InvalidRecordError, NotFoundError, Problem
 from hepatrial.protocol.dosing import WEIGHT_RANGE_KG
+from hepatrial.protocol.instruments import get_instrument
 from hepatrial.protocol.schedule import check_visit
+from hepatrial.service._checks import (
+    enforce,
+    participant_history,
+    refuse_conflicts,
+    refuse_hard,
+    store_confirmations,
+    today,
+)
 from hepatrial.service._common import (
     CLINICAL_ROLES,
     acting_user,
@@ -29,17 +42,17 @@ from hepatrial.service._common import (
 )
 from hepatrial.store import (
     AdverseEvent,
+    Discontinuation,
     LabResult,
     Outcome,
     Participant,
     QolAnswer,
     Randomization,
-    Screening,
     Visit,
     Withdrawal,
 )
 from hepatrial.store.records import AE_OUTCOMES, OUTCOME_KINDS
-from hepatrial.units import check_plausible, conventional_unit, display_unit
+from hepatrial.units import conventional_unit, display_unit
 
 WITHDRAWAL_REASONS = (
     "withdrawal by subject",
@@ -63,41 +76,56 @@ def _randomization(session: Session, participant_id: str, action: str) -> Random
         select(Randomization).where(Randomization.participant_id == participant_id)
     ).scalar_one_or_none()
     if found is None:
-        raise RecordError(f"participant {participant_id!r} is not randomized; cannot {action}")
+        raise InvalidRecordError(
+            problems=[
+                Problem(
+                    "participant_id",
+                    participant_id,
+                    "record.not_randomized",
+                    f"participant {participant_id!r} is not randomized; cannot {action}",
+                    "randomize the participant first",
+                    participant=participant_id,
+                )
+            ]
+        )
     return found
 
 
-def _first_screening(session: Session, participant_id: str) -> dt.date:
-    first = session.execute(
-        select(func.min(Screening.screened_on)).where(Screening.participant_id == participant_id)
-    ).scalar_one()
-    if first is None:
-        raise RecordError(f"participant {participant_id!r} has no screening record")
-    return first
+def _dated(
+    session: Session, participant_id: str, kind: RecordKind, field: str, on: dt.date
+) -> list[Problem]:
+    """Life-cycle problems of a ``kind`` record dated ``on`` (see :mod:`hepatrial.checks.dates`)."""
+    history = participant_history(session, participant_id)
+    if history.first_screening is None:
+        raise NotFoundError(f"participant {participant_id!r} has no screening record")
+    return date_problems(kind, field, on, history, today=today())
 
 
-def _check_alive_and_in_trial(
-    session: Session, participant_id: str, on: dt.date, what: str
-) -> None:
-    death = session.execute(
-        select(Outcome.occurred_on).where(
-            Outcome.participant_id == participant_id, Outcome.kind == "death"
+def _texts(**fields: str | None) -> list[Problem]:
+    """Personal-data and emptiness problems of the free-text ``fields`` that were given."""
+    return [
+        p for name, text in fields.items() if text is not None for p in text_problems(name, text)
+    ]
+
+
+def _weight_problems(weight_kg: float | None) -> list[Problem]:
+    low, high = WEIGHT_RANGE_KG
+    if weight_kg is None or (
+        not isinstance(weight_kg, bool)
+        and isinstance(weight_kg, int | float)
+        and low <= weight_kg <= high
+    ):
+        return []
+    return [
+        Problem(
+            "weight_kg",
+            weight_kg,
+            "visit.weight",
+            f"a body weight must be a number within the plausible {low:g}-{high:g} kg",
+            "check the value and that it is in kg",
+            unit="kg",
         )
-    ).scalar_one_or_none()
-    if death is not None and on > death:
-        raise RecordError(f"{what} on {on} is after participant {participant_id!r} died on {death}")
-    withdrawn = session.execute(
-        select(Withdrawal.withdrawn_on).where(Withdrawal.participant_id == participant_id)
-    ).scalar_one_or_none()
-    if withdrawn is not None and on > withdrawn:
-        raise RecordError(
-            f"{what} on {on} is after participant {participant_id!r} withdrew on {withdrawn}"
-        )
-
-
-def _not_before(on: dt.date, start: dt.date, what: str, start_what: str) -> None:
-    if on < start:
-        raise RecordError(f"{what}={on} is before {start_what} ({start}); check the date")
+    ]
 
 
 def record_visit(
@@ -111,33 +139,29 @@ def record_visit(
 ) -> int:
     """Record that protocol visit ``visit`` (its id, e.g. ``"day90"``) took place; return its id.
 
-    The study day counts from randomization (day 0). A visit dated before randomization,
-    after death or withdrawal, or recorded twice is refused; one outside its window is stored
+    The study day counts from randomization (day 0). A visit dated before randomization, after
+    today, death or withdrawal, or recorded twice is refused; one outside its window is stored
     with ``in_window=False`` (see :func:`hepatrial.protocol.schedule.check_visit`).
     """
     with write_operation(session, user):
         _clinical(session, user, participant_id, "recording a visit")
         randomization = _randomization(session, participant_id, "record a visit")
         protocol = trial_protocol(get_trial(session))
+        problems = _dated(session, participant_id, "visit", "visit_date", visit_date)
+        refuse_hard(problems + _weight_problems(weight_kg))
         timing = check_visit(
             protocol,
             visit_id=visit,
             visit_date=visit_date,
             randomization_date=randomization.randomized_on,
         )
-        _check_alive_and_in_trial(session, participant_id, visit_date, f"visit {visit!r}")
-        if weight_kg is not None and not WEIGHT_RANGE_KG[0] <= weight_kg <= WEIGHT_RANGE_KG[1]:
-            raise RecordError(
-                f"weight_kg={weight_kg:g} kg is outside the plausible "
-                f"{WEIGHT_RANGE_KG[0]:g}-{WEIGHT_RANGE_KG[1]:g} kg"
-            )
         duplicate = session.execute(
             select(Visit.id).where(
                 Visit.participant_id == participant_id, Visit.visit_label == visit
             )
         ).first()
         if duplicate is not None:
-            raise RecordError(
+            raise ConflictError(
                 f"visit {visit!r} of participant {participant_id!r} is already recorded"
             )
         planned_day = next(v.day for v in protocol.visits if v.id == visit)
@@ -162,7 +186,7 @@ def _visit_id(session: Session, participant_id: str, visit: str | None) -> int |
         select(Visit.id).where(Visit.participant_id == participant_id, Visit.visit_label == visit)
     ).scalar_one_or_none()
     if found is None:
-        raise RecordError(
+        raise NotFoundError(
             f"visit {visit!r} of participant {participant_id!r} is not recorded; record the "
             "visit first"
         )
@@ -179,12 +203,13 @@ def record_lab(
     collected_on: dt.date,
     user: str,
     visit: str | None = None,
+    confirm: str | None = None,
 ) -> int:
     """Record a laboratory value with its unit; return the row id.
 
-    The value is checked against the analyte's plausible range in ``unit`` by
-    :func:`hepatrial.units.check_plausible`; an implausible value is refused with the likely
-    unit mix-up ("creatinine=88 mg/dL is implausible ...; 88 µmol/L would be 1.0 mg/dL").
+    The value is checked by :mod:`hepatrial.checks.labs`: an implausible value is refused with
+    the likely unit mix-up ("creatinine=88 mg/dL is implausible ...; 88 µmol/L would be
+    1.0 mg/dL"); a plausible but unusual one (bilirubin 1.8 µmol/L) needs ``confirm``, a reason.
     The conventional-unit value is stored beside the value as entered.
     """
     return record_labs(
@@ -194,7 +219,61 @@ def record_lab(
         collected_on=collected_on,
         user=user,
         visit=visit,
+        confirm=confirm,
     )[0]
+
+
+COHORT_SAMPLE = 5000
+"""The most recent values of other participants that the cohort check compares with."""
+
+
+def _cohort(session: Session, participant_id: str, analytes: set[str]) -> dict[str, list[float]]:
+    cohort = {}
+    for analyte in sorted(analytes):
+        values = session.execute(
+            select(LabResult.value_standard)
+            .where(LabResult.analyte == analyte, LabResult.participant_id != participant_id)
+            .order_by(LabResult.id.desc())
+            .limit(COHORT_SAMPLE)
+        ).scalars()
+        cohort[analyte] = list(values)
+    return cohort
+
+
+def _stored_same_day(
+    session: Session, participant_id: str, entries: Sequence[LabEntry], on: dt.date
+) -> tuple[list[Problem], list[Problem]]:
+    """Stored values of the same analytes on the same date: exact repeats (conflicts) and
+    different values (soft problems: two results of one day are unusual)."""
+    stored = session.execute(
+        select(LabResult.id, LabResult.analyte, LabResult.value_standard).where(
+            LabResult.participant_id == participant_id, LabResult.collected_on == on
+        )
+    ).all()
+    conflicts: list[Problem] = []
+    soft: list[Problem] = []
+    for entry in entries:
+        value = conventional_value(entry)
+        for row_id, analyte, standard in stored:
+            if analyte != entry.analyte:
+                continue
+            same = abs(standard - value) <= 1e-9 * max(1.0, abs(value))
+            problem = Problem(
+                entry.analyte,
+                entry.value,
+                "lab.duplicate" if same else "lab.same_day_value",
+                f"{analyte} of {on} is already stored (lab result {row_id}, "
+                f"{standard:g} {display_unit(conventional_unit(analyte))})",
+                "the same result is not entered twice"
+                if same
+                else "confirm with a reason if both results were measured that day",
+                unit=display_unit(entry.unit),
+                severity="hard" if same else "soft",
+                record=f"lab result {row_id}",
+                participant=participant_id,
+            )
+            (conflicts if same else soft).append(problem)
+    return conflicts, soft
 
 
 def record_labs(
@@ -205,46 +284,54 @@ def record_labs(
     collected_on: dt.date,
     user: str,
     visit: str | None = None,
+    confirm: str | None = None,
 ) -> list[int]:
     """Record several laboratory values of one sample in one transaction; return their ids.
 
     ``values`` holds ``(analyte, value, unit)`` triples, each checked as in :func:`record_lab`;
-    one implausible value refuses them all (nothing is written). Faster than one
-    :func:`record_lab` per value when loading a whole trial.
+    every problem is reported at once and one refused value refuses them all (nothing is
+    written). The same result entered twice is a :class:`~hepatrial.exceptions.ConflictError`.
     """
     if not values:
-        raise RecordError("values is empty; give at least one (analyte, value, unit)")
-    checked = [
-        (
-            analyte,
-            float(value),
-            unit,
-            float(check_plausible(value, analyte, unit, field=analyte)[0]),
-        )
-        for analyte, value, unit in values
-    ]
+        raise InvalidRecordError("values is empty; give at least one (analyte, value, unit)")
+    entries = [LabEntry(a, v, u, collected_on.isoformat()) for a, v, u in values]
     with write_operation(session, user):
         _clinical(session, user, participant_id, "recording lab results")
-        _not_before(
-            collected_on, _first_screening(session, participant_id), "collected_on", "screening"
+        problems = lab_problems(
+            entries, _cohort(session, participant_id, {e.analyte for e in entries})
         )
-        _check_alive_and_in_trial(session, participant_id, collected_on, "lab sample")
+        problems += _dated(session, participant_id, "lab", "collected_on", collected_on)
+        refuse_hard(problems)
+        conflicts, same_day = _stored_same_day(session, participant_id, entries, collected_on)
+        refuse_conflicts(conflicts)
+        soft = enforce(problems + same_day, confirm)
         visit_id = _visit_id(session, participant_id, visit)
         rows = [
             LabResult(
                 participant_id=participant_id,
                 visit_id=visit_id,
-                analyte=analyte,
-                value=value,
-                unit=display_unit(unit),
-                value_standard=standard,
-                unit_standard=conventional_unit(analyte),
+                analyte=entry.analyte,
+                value=float(entry.value),  # type: ignore[arg-type]
+                unit=display_unit(entry.unit),
+                value_standard=conventional_value(entry),
+                unit_standard=conventional_unit(entry.analyte),
                 collected_on=collected_on,
             )
-            for analyte, value, unit, standard in checked
+            for entry in entries
         ]
         session.add_all(rows)
         session.flush()
+        by_analyte = {row.analyte: row.id for row in rows}
+        for problem in soft:
+            store_confirmations(
+                session,
+                [problem],
+                reason=confirm,
+                user=user,
+                table="lab_results",
+                record_id=by_analyte[problem.field],
+                participant_id=participant_id,
+            )
     return [row.id for row in rows]
 
 
@@ -253,56 +340,86 @@ def record_qol(
     *,
     participant_id: str,
     instrument: str,
-    answers: Mapping[str, float],
+    answers: Mapping[str, object],
     answered_on: dt.date,
     user: str,
     visit: str | None = None,
 ) -> int:
-    """Record every answered item of one quality-of-life questionnaire; return the item count.
+    """Record one questionnaire's answers; return the number of items stored.
 
-    ``answers`` maps item names (for example ``"mobility"`` or ``"total"``) to numbers.
+    ``instrument`` names one of :data:`hepatrial.protocol.instruments.INSTRUMENTS`; every answer
+    is checked against the instrument's items and allowed values, and derived scores (the
+    EQ-5D-5L index from its five dimensions) are computed and stored beside the answers.
     """
-    if not answers:
-        raise RecordError(f"answers for {instrument!r} are empty; give at least one item")
-    for item, value in answers.items():
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise RecordError(f"{instrument} item {item!r}={value!r} is not a finite number")
+    definition = get_instrument(instrument)
+    problems = definition.check(answers)
     with write_operation(session, user):
         _clinical(session, user, participant_id, "recording quality of life")
-        randomization = _randomization(session, participant_id, "record quality of life")
-        _not_before(answered_on, randomization.randomized_on, "answered_on", "randomization")
-        _check_alive_and_in_trial(session, participant_id, answered_on, f"{instrument} answers")
+        _randomization(session, participant_id, "record quality of life")
+        problems += _dated(session, participant_id, "qol", "answered_on", answered_on)
+        refuse_hard(problems)
         visit_id = _visit_id(session, participant_id, visit)
-        for item, value in answers.items():
+        items = {**{k: float(v) for k, v in answers.items()}, **definition.derived_values(answers)}  # type: ignore[arg-type]
+        for item, value in items.items():
             session.add(
                 QolAnswer(
                     participant_id=participant_id,
                     visit_id=visit_id,
-                    instrument=instrument,
+                    instrument=definition.id,
                     item=str(item),
                     value=float(value),
                     answered_on=answered_on,
                 )
             )
-    return len(answers)
+    return len(items)
 
 
-def _check_adverse_event(
+def _adverse_event_problems(
     grade: int, outcome: str, start_date: dt.date, end_date: dt.date | None
-) -> None:
+) -> list[Problem]:
+    problems = []
     if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5:
-        raise RecordError(f"grade={grade!r} is not a CTCAE grade; allowed 1, 2, 3, 4 or 5")
-    if outcome not in AE_OUTCOMES:
-        raise RecordError(
-            f"outcome={outcome!r} is not allowed; use one of {', '.join(AE_OUTCOMES)}"
+        problems.append(
+            Problem(
+                "grade",
+                grade,
+                "ae.grade",
+                f"grade={grade!r} is not a CTCAE grade",
+                "allowed 1, 2, 3, 4 or 5",
+            )
         )
-    if (grade == 5) != (outcome == "fatal"):
-        raise RecordError(
-            f"grade={grade} with outcome={outcome!r}: CTCAE grade 5 means death, so grade 5 "
-            "and outcome 'fatal' go together"
+    if outcome not in AE_OUTCOMES:
+        problems.append(
+            Problem(
+                "outcome",
+                outcome,
+                "ae.outcome",
+                f"outcome={outcome!r} is not allowed",
+                f"use one of {', '.join(AE_OUTCOMES)}",
+            )
+        )
+    elif (grade == 5) != (outcome == "fatal"):
+        problems.append(
+            Problem(
+                "grade",
+                grade,
+                "ae.grade_outcome",
+                f"grade {grade} with outcome {outcome!r}: CTCAE grade 5 means death, so grade 5 "
+                "and outcome 'fatal' go together",
+                "correct the grade or the outcome",
+            )
         )
     if end_date is not None and end_date < start_date:
-        raise RecordError(f"end_date={end_date} is before start_date={start_date}")
+        problems.append(
+            Problem(
+                "end_date",
+                end_date.isoformat(),
+                "ae.end_before_start",
+                f"end_date={end_date} is before start_date={start_date}",
+                "check both dates",
+            )
+        )
+    return problems
 
 
 def record_adverse_event(
@@ -323,16 +440,18 @@ def record_adverse_event(
     """Record an adverse event (CTCAE grade 1-5); return its id.
 
     Refused: a grade outside 1-5, an outcome that is not a CDISC AEOUT term, grade 5 without
-    outcome ``"fatal"`` (or the reverse), an end before the start, a start before screening.
+    outcome ``"fatal"`` (or the reverse), an end before the start, a start before screening,
+    after today or after death, and a term carrying personal data (a name, a phone number).
     """
-    _check_adverse_event(grade, outcome, start_date, end_date)
-    if not term.strip() or not system_organ_class.strip():
-        raise RecordError("term and system_organ_class must not be empty")
+    problems = _adverse_event_problems(grade, outcome, start_date, end_date)
+    problems += _texts(term=term, system_organ_class=system_organ_class)
     with write_operation(session, user):
         _clinical(session, user, participant_id, "recording an adverse event")
-        _not_before(
-            start_date, _first_screening(session, participant_id), "start_date", "screening"
-        )
+        problems += _dated(session, participant_id, "adverse_event", "start_date", start_date)
+        if end_date is not None:
+            ending = _dated(session, participant_id, "adverse_event", "end_date", end_date)
+            problems += [p for p in ending if p.rule in ("date.future", "date.after_death")]
+        refuse_hard(problems)
         row = AdverseEvent(
             participant_id=participant_id,
             term=term.strip(),
@@ -348,6 +467,27 @@ def record_adverse_event(
         session.add(row)
         session.flush()
     return row.id
+
+
+def _outcome_problems(kind: str, cause: str | None, detail: str | None) -> list[Problem]:
+    if kind not in OUTCOME_KINDS:
+        return [
+            Problem(
+                "kind", kind, "outcome.kind", "not an outcome", f"use {', '.join(OUTCOME_KINDS)}"
+            )
+        ]
+    problems = _texts(cause=cause, detail=detail)
+    if kind == "death" and not (cause and cause.strip()):
+        problems.append(
+            Problem(
+                "cause",
+                cause,
+                "outcome.cause",
+                "a death needs its cause",
+                "give it, e.g. cause='multi-organ failure'",
+            )
+        )
+    return problems
 
 
 def record_outcome(
@@ -366,19 +506,20 @@ def record_outcome(
     ``kind``: ``"death"`` (``cause`` required, e.g. ``"multi-organ failure"``),
     ``"transplant"``, ``"decompensation"`` (``detail``: ascites, variceal bleeding,
     encephalopathy, jaundice) or ``"infection"`` (``detail``: site; ``severe``). A second
-    death or transplant, and any event after death, are refused.
+    death or transplant, any event after death, and a death dated before records that already
+    exist (listed in the error) are refused.
     """
-    if kind not in OUTCOME_KINDS:
-        raise RecordError(f"kind={kind!r} is not an outcome; use one of {', '.join(OUTCOME_KINDS)}")
-    if kind == "death" and not (cause and cause.strip()):
-        raise RecordError("a death needs its cause (cause='multi-organ failure', ...)")
+    problems = _outcome_problems(kind, cause, detail)
     with write_operation(session, user):
         _clinical(session, user, participant_id, "recording an outcome")
-        randomization = _randomization(session, participant_id, "record an outcome")
-        _not_before(occurred_on, randomization.randomized_on, "occurred_on", "randomization")
-        _check_alive_and_in_trial(session, participant_id, occurred_on, f"{kind}")
+        _randomization(session, participant_id, "record an outcome")
+        problems += _dated(session, participant_id, "outcome", "occurred_on", occurred_on)
+        refuse_hard(problems)
         if kind in ("death", "transplant"):
             _refuse_second(session, participant_id, kind)
+        if kind == "death":
+            history = participant_history(session, participant_id, with_records=True)
+            refuse_conflicts(ending_problems("death", "occurred_on", occurred_on, history))
         row = Outcome(
             participant_id=participant_id,
             kind=kind,
@@ -399,7 +540,21 @@ def _refuse_second(session: Session, participant_id: str, kind: str) -> None:
         )
     ).scalar_one_or_none()
     if earlier is not None:
-        raise RecordError(f"participant {participant_id!r} already has a {kind} on {earlier}")
+        raise ConflictError(f"participant {participant_id!r} already has a {kind} on {earlier}")
+
+
+def _reason_problems(reason: str) -> list[Problem]:
+    if reason in WITHDRAWAL_REASONS:
+        return []
+    return [
+        Problem(
+            "reason",
+            reason,
+            "withdrawal.reason",
+            f"reason={reason!r} is not allowed",
+            f"use one of {', '.join(WITHDRAWAL_REASONS)}",
+        )
+    ]
 
 
 def record_withdrawal(
@@ -411,22 +566,72 @@ def record_withdrawal(
     user: str,
     detail: str | None = None,
 ) -> int:
-    """Record a randomized participant's withdrawal (at most once); return its id."""
-    if reason not in WITHDRAWAL_REASONS:
-        raise RecordError(
-            f"reason={reason!r} is not allowed; use one of {', '.join(WITHDRAWAL_REASONS)}"
-        )
+    """Record a randomized participant's withdrawal from the study (at most once); return its id.
+
+    Nothing is recorded after it; a withdrawal dated before existing records is refused with
+    the list of those records. To stop only the treatment, see :func:`record_discontinuation`.
+    """
+    problems = _reason_problems(reason) + _texts(detail=detail)
     with write_operation(session, user):
         _clinical(session, user, participant_id, "recording a withdrawal")
-        randomization = _randomization(session, participant_id, "record a withdrawal")
-        _not_before(withdrawn_on, randomization.randomized_on, "withdrawn_on", "randomization")
+        _randomization(session, participant_id, "record a withdrawal")
         earlier = session.execute(
             select(Withdrawal.withdrawn_on).where(Withdrawal.participant_id == participant_id)
         ).scalar_one_or_none()
         if earlier is not None:
-            raise RecordError(f"participant {participant_id!r} already withdrew on {earlier}")
+            raise ConflictError(f"participant {participant_id!r} already withdrew on {earlier}")
+        problems += _dated(session, participant_id, "withdrawal", "withdrawn_on", withdrawn_on)
+        refuse_hard(problems)
+        history = participant_history(session, participant_id, with_records=True)
+        refuse_conflicts(ending_problems("withdrawal", "withdrawn_on", withdrawn_on, history))
         row = Withdrawal(
             participant_id=participant_id, withdrawn_on=withdrawn_on, reason=reason, detail=detail
+        )
+        session.add(row)
+        session.flush()
+    return row.id
+
+
+def record_discontinuation(
+    session: Session,
+    *,
+    participant_id: str,
+    discontinued_on: dt.date,
+    reason: str,
+    user: str,
+    detail: str | None = None,
+) -> int:
+    """Record that a randomized participant's treatment was discontinued; return its id.
+
+    No dose may be given after it, and one given after it is listed in the refusal; visits,
+    labs, questionnaires, adverse events and outcomes go on being recorded.
+    """
+    problems = _reason_problems(reason) + _texts(detail=detail)
+    with write_operation(session, user):
+        _clinical(session, user, participant_id, "recording a treatment discontinuation")
+        _randomization(session, participant_id, "record a treatment discontinuation")
+        earlier = session.execute(
+            select(Discontinuation.discontinued_on).where(
+                Discontinuation.participant_id == participant_id
+            )
+        ).scalar_one_or_none()
+        if earlier is not None:
+            raise ConflictError(
+                f"participant {participant_id!r} already discontinued treatment on {earlier}"
+            )
+        problems += _dated(
+            session, participant_id, "discontinuation", "discontinued_on", discontinued_on
+        )
+        refuse_hard(problems)
+        history = participant_history(session, participant_id, with_records=True)
+        refuse_conflicts(
+            ending_problems("discontinuation", "discontinued_on", discontinued_on, history)
+        )
+        row = Discontinuation(
+            participant_id=participant_id,
+            discontinued_on=discontinued_on,
+            reason=reason,
+            detail=detail,
         )
         session.add(row)
         session.flush()
@@ -436,6 +641,7 @@ def record_withdrawal(
 __all__ = [
     "WITHDRAWAL_REASONS",
     "record_adverse_event",
+    "record_discontinuation",
     "record_lab",
     "record_labs",
     "record_outcome",

@@ -12,11 +12,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hepatrial.allocation import factor_levels
-from hepatrial.exceptions import EligibilityError, RecordError
+from hepatrial.checks.dates import History, date_problems
+from hepatrial.checks.facts import fact_problems
+from hepatrial.checks.labs import LabEntry, lab_problems
+from hepatrial.checks.personal import code_problems
+from hepatrial.exceptions import (
+    ConflictError,
+    EligibilityError,
+    NotAllowedError,
+    NotFoundError,
+    Problem,
+)
 from hepatrial.protocol.eligibility import ScreeningResult, screen
 from hepatrial.protocol.models import Protocol
 from hepatrial.protocol.patient import Patient
 from hepatrial.protocol.variables import SCORE_VARIABLES
+from hepatrial.service._checks import enforce, store_confirmations, today
 from hepatrial.service._common import (
     CLINICAL_ROLES,
     acting_user,
@@ -68,7 +79,7 @@ def _as_patient(participant_id: str, patient: Patient | Mapping[str, Any]) -> Pa
             ) from None
     refuse_identifying(patient.facts, where="patient facts")
     if patient.participant_id not in (None, participant_id):
-        raise RecordError(
+        raise EligibilityError(
             f"patient.participant_id={patient.participant_id!r} differs from "
             f"participant_id={participant_id!r}"
         )
@@ -77,7 +88,7 @@ def _as_patient(participant_id: str, patient: Patient | Mapping[str, Any]) -> Pa
 
 def _participant(session: Session, participant_id: str, site: str, patient: Patient) -> Participant:
     if session.get(Site, site) is None:
-        raise RecordError(f"site={site!r} does not exist; sites are added by an admin")
+        raise NotFoundError(f"site={site!r} does not exist; sites are added by an admin")
     existing = session.get(Participant, participant_id)
     if existing is None:
         existing = Participant(
@@ -90,14 +101,16 @@ def _participant(session: Session, participant_id: str, site: str, patient: Pati
         session.flush()  # the screening row refers to it (no ORM relationship orders them)
         return existing
     if existing.site_code != site:
-        raise RecordError(
+        raise ConflictError(
             f"participant {participant_id!r} belongs to site {existing.site_code!r}, not {site!r}"
         )
     randomized = session.execute(
         select(Randomization.id).where(Randomization.participant_id == participant_id)
     ).first()
     if randomized is not None:
-        raise RecordError(f"participant {participant_id!r} is already randomized; no re-screening")
+        raise ConflictError(
+            f"participant {participant_id!r} is already randomized; no re-screening"
+        )
     existing.age_years = float(patient.age)
     existing.sex = _SEX_CODES.get(patient.sex or "", existing.sex)
     return existing
@@ -163,6 +176,7 @@ def screen_participant(
     patient: Patient | Mapping[str, Any],
     user: str,
     on: dt.date | None = None,
+    confirm: str | None = None,
 ) -> StoredScreening:
     """Screen a participant against the trial's protocol and store the decision.
 
@@ -182,6 +196,9 @@ def screen_participant(
         Acting investigator or coordinator.
     on
         Screening date (default today).
+    confirm
+        The reason for storing values that the soft edit checks question (a likely unit
+        mix-up); stored with the screening. Hard problems are refused whatever the reason.
 
     Returns
     -------
@@ -194,8 +211,9 @@ def screen_participant(
     with write_operation(session, user):
         acting = acting_user(session, user, CLINICAL_ROLES, "screening")
         if acting.site_code not in (None, site):
-            raise RecordError(f"user={user!r} works at site {acting.site_code!r}, not {site!r}")
+            raise NotAllowedError(f"user={user!r} works at site {acting.site_code!r}, not {site!r}")
         protocol = trial_protocol(get_trial(session))
+        soft = enforce(screening_problems(protocol, participant_id, patient, on), confirm)
         result = screen(protocol, patient, on=on)
         _participant(session, participant_id, site, patient)
         row = _screening_row(
@@ -203,4 +221,38 @@ def screen_participant(
         )
         session.add(row)
         session.flush()
+        store_confirmations(
+            session,
+            soft,
+            reason=confirm,
+            user=user,
+            table="screenings",
+            record_id=row.id,
+            participant_id=participant_id,
+        )
     return StoredScreening(screening_id=row.id, participant_id=participant_id, result=result)
+
+
+def screening_problems(
+    protocol: Protocol, participant_id: str, patient: Patient, on: dt.date | None
+) -> list[Problem]:
+    """Every edit-check problem of a screening: code, date, facts and labs."""
+    codes = protocol.participant_codes
+    problems = code_problems(
+        "participant_id",
+        participant_id,
+        pattern=codes.pattern if codes else None,
+        example=codes.example if codes else None,
+    )
+    if on is not None:
+        problems += date_problems("screening", "on", on, History(participant_id), today=today())
+    problems += fact_problems(protocol.eligibility.facts, patient.facts)
+    entries = [
+        LabEntry(lab.analyte, lab.value, lab.unit, lab.collected_on.isoformat())
+        for lab in patient.labs
+    ]
+    problems += lab_problems(entries)
+    return [
+        p if p.participant else Problem(**{**p.__dict__, "participant": participant_id})
+        for p in problems
+    ]

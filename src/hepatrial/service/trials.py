@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hepatrial.exceptions import RecordError
+from hepatrial.checks.personal import text_problems
+from hepatrial.exceptions import ConflictError, InvalidRecordError, NotFoundError
 from hepatrial.protocol.loader import load_protocol
-from hepatrial.protocol.models import Protocol
+from hepatrial.protocol.models import ParticipantCodes, Protocol
 from hepatrial.service._common import (
     ADMIN_ROLES,
     acting_user,
@@ -58,6 +59,7 @@ def create_trial(
     *,
     seed: bytes | None = None,
     admin: str = "admin",
+    participant_codes: ParticipantCodes | None = None,
 ) -> TrialInfo:
     """Create the store's trial, seal its allocation seed, and create its first admin user.
 
@@ -72,6 +74,9 @@ def create_trial(
         one only to reproduce a sequence (tests, simulations); a real trial leaves it unset.
     admin
         Pseudonymous id of the first admin user, who then adds sites and users.
+    participant_codes
+        The form every participant code must follow (pattern and example), replacing the
+        protocol's own ``participant_codes``; kept in the stored protocol snapshot.
 
     Raises
     ------
@@ -80,14 +85,16 @@ def create_trial(
     """
     if isinstance(protocol, str):
         protocol = load_protocol(protocol)
+    if participant_codes is not None:
+        protocol = protocol.model_copy(update={"participant_codes": participant_codes})
     if seed is not None and len(seed) < 16:
-        raise RecordError(f"seed has {len(seed)} bytes; a sealed seed needs at least 16")
+        raise InvalidRecordError(f"seed has {len(seed)} bytes; a sealed seed needs at least 16")
     check_code("admin", admin)
     sealed = secrets.token_bytes(SEED_BYTES) if seed is None else bytes(seed)
     text = protocol_yaml(protocol)
     with write_operation(session, admin):
         if session.execute(select(Trial.id)).first() is not None:
-            raise RecordError("this store already holds a trial; one store holds one trial")
+            raise ConflictError("this store already holds a trial; one store holds one trial")
         trial = Trial(
             protocol_name=protocol.id,
             protocol_version=protocol.version,
@@ -110,12 +117,13 @@ def trial_info(session: Session) -> TrialInfo:
 def add_site(session: Session, *, code: str, name: str, user: str) -> None:
     """Add a recruiting site (``user`` must be an admin)."""
     check_code("site code", code)
-    if not name.strip():
-        raise RecordError(f"site {code!r} needs a non-empty name")
+    problems = text_problems("name", name)
+    if problems:
+        raise InvalidRecordError(problems=problems)
     with write_operation(session, user):
         acting_user(session, user, ADMIN_ROLES, "adding a site")
         if session.get(Site, code) is not None:
-            raise RecordError(f"site {code!r} already exists")
+            raise ConflictError(f"site {code!r} already exists")
         session.add(Site(code=code, name=name.strip()))
 
 
@@ -130,11 +138,11 @@ def add_user(
     """
     check_code("user_id", user_id)
     if role not in ROLES:
-        raise RecordError(f"role={role!r} is not a role; roles: {', '.join(ROLES)}")
+        raise InvalidRecordError(f"role={role!r} is not a role; roles: {', '.join(ROLES)}")
     with write_operation(session, user):
         acting_user(session, user, ADMIN_ROLES, "adding a user")
         if session.get(User, user_id) is not None:
-            raise RecordError(f"user {user_id!r} already exists")
+            raise ConflictError(f"user {user_id!r} already exists")
         if site is not None and session.get(Site, site) is None:
-            raise RecordError(f"site={site!r} does not exist; add it first with add_site")
+            raise NotFoundError(f"site={site!r} does not exist; add it first with add_site")
         session.add(User(id=user_id, role=role, site_code=site, active=True))

@@ -32,6 +32,8 @@ from hepatrial.store.models import (
 )
 from hepatrial.store.records import (
     AdverseEvent,
+    Confirmation,
+    Discontinuation,
     Dose,
     LabResult,
     Outcome,
@@ -50,6 +52,8 @@ __all__ = [
     "AuditProblem",
     "AuditReport",
     "Base",
+    "Confirmation",
+    "Discontinuation",
     "Dose",
     "LabResult",
     "Outcome",

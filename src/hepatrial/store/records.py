@@ -160,3 +160,40 @@ class Withdrawal(Audited, Base):
     withdrawn_on: Mapped[dt.date]
     reason: Mapped[str] = mapped_column(String(80))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Discontinuation(Audited, Base):
+    """Treatment discontinued (at most once): no dose after it; follow-up and safety go on.
+
+    A withdrawal from the study (:class:`Withdrawal`) ends every record; a discontinuation ends
+    only the treatment.
+    """
+
+    __tablename__ = "discontinuations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), unique=True)
+    discontinued_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Confirmation(Audited, Base):
+    """A soft edit check confirmed by the person entering the record, with their reason.
+
+    ``record_table`` and ``record_id`` name the stored record; ``rule``, ``field`` and
+    ``value`` the check and what it questioned; ``message`` what it said.
+    """
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[str | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    record_table: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int]
+    rule: Mapped[str] = mapped_column(String(60))
+    field: Mapped[str] = mapped_column(String(80))
+    value: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    confirmed_by: Mapped[str] = mapped_column(String(40))
