@@ -1,7 +1,9 @@
 """Trial operations on the command line: a thin front end over :mod:`hepatrial.service`.
 
 Every command takes ``--db URL`` (default ``sqlite:///hepatrial.db``, or the environment
-variable ``HEPATRIAL_DB``). Domain errors are printed to stderr and exit with status 1;
+variable ``HEPATRIAL_DB``). Refusals are printed to stderr, one line per problem with its field,
+value, unit, rule and fix, and exit with status 1 (usage errors: 2); never a traceback. Only
+``hepatrial init`` creates a store: every other command on a missing SQLite file says so.
 ``hepatrial audit verify`` exits 0 when the chain is intact and 1 naming the first bad row.
 """
 
@@ -17,12 +19,21 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from hepatrial import service
-from hepatrial.exceptions import HepatrialError
+from hepatrial.exceptions import (
+    ConfirmationNeededError,
+    ConflictError,
+    HepatrialError,
+    NotAllowedError,
+    NotFoundError,
+    RecordError,
+)
+from hepatrial.protocol.models import ParticipantCodes
 from hepatrial.store import DEFAULT_URL, StoreSession, init_db, open_session, verify_audit
 
 Db = Annotated[
@@ -36,9 +47,17 @@ Db = Annotated[
 User = Annotated[str, typer.Option("--user", "-u", help="Acting user id (pseudonymous).")]
 Participant = Annotated[str, typer.Argument(help="Participant study code.")]
 OnDate = Annotated[str | None, typer.Option("--on", help="Date, YYYY-MM-DD (default today).")]
+Confirm = Annotated[
+    str | None,
+    typer.Option(
+        "--confirm",
+        help="Reason for storing values a soft edit check questions (kept in the audit trail).",
+    ),
+]
 
 record_app = typer.Typer(
-    help="Record follow-up: visit, lab, ae, outcome, dose, withdrawal, qol.", no_args_is_help=True
+    help="Record follow-up: visit, lab, ae, outcome, dose, withdrawal, discontinuation, qol.",
+    no_args_is_help=True,
 )
 audit_app = typer.Typer(help="Check the hash-chained audit trail.", no_args_is_help=True)
 site_app = typer.Typer(help="Manage recruiting sites.", no_args_is_help=True)
@@ -57,13 +76,38 @@ def _date(text: str | None, name: str) -> dt.date:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
 
 
+_KINDS: tuple[tuple[type[RecordError], str], ...] = (
+    (ConfirmationNeededError, "needs confirmation"),
+    (ConflictError, "refused (conflicts with stored data)"),
+    (NotFoundError, "not found"),
+    (NotAllowedError, "not allowed"),
+)
+
+
+def _print_refusal(error: HepatrialError) -> None:
+    """One line for the refusal, then one line per problem (field, value, unit, rule, fix)."""
+    kind = next((label for cls, label in _KINDS if isinstance(error, cls)), "refused")
+    problems = error.problems if isinstance(error, RecordError) else ()
+    if len(problems) <= 1:
+        _err.print(f"[red]{kind}:[/red] {escape(str(error))}", highlight=False)
+    else:
+        _err.print(f"[red]{kind}:[/red] {len(problems)} problems", highlight=False)
+        for problem in problems:
+            _err.print(f"  {problem} ({problem.rule}, {problem.severity})", markup=False)
+    if isinstance(error, ConfirmationNeededError) and len(problems) > 1:
+        _err.print('  to store it as entered, add --confirm "REASON"', highlight=False)
+
+
 @contextmanager
 def _refusals(url: str) -> Iterator[None]:
-    """Domain and database errors become a message on stderr and exit status 1."""
+    """Domain and database errors become lines on stderr and exit status 1."""
     try:
         yield
     except HepatrialError as error:
-        _err.print(f"[red]refused:[/red] {error}", highlight=False)
+        _print_refusal(error)
+        raise typer.Exit(code=1) from None
+    except ArgumentError as error:
+        _err.print(f"[red]refused:[/red] --db {url!r} is not a database URL: {error}")
         raise typer.Exit(code=1) from None
     except OperationalError as error:
         _err.print(
@@ -72,15 +116,38 @@ def _refusals(url: str) -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite database file ``url`` names, when it does not exist (else None)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # the store refuses it with its own message
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
 @contextmanager
 def _store(url: str) -> Iterator[StoreSession]:
-    """An audited session; domain errors become a message on stderr and exit status 1."""
+    """An audited session on an existing store; errors become lines on stderr and exit 1."""
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        _err.print(
+            f"[red]no store at[/red] {missing}: create one with `hepatrial init --protocol NAME`"
+            " (or give --db)",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
     with _refusals(url), open_session(url) as session:
         yield session
 
 
 def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
 
 
 def _done(message: str) -> None:
@@ -91,14 +158,36 @@ def init_command(
     protocol: Annotated[str, typer.Option("--protocol", "-p", help="Built-in name or YAML path.")],
     db: Db = DEFAULT_URL,
     admin: Annotated[str, typer.Option(help="Id of the first admin user.")] = "admin",
+    code_pattern: Annotated[
+        str | None,
+        typer.Option(
+            help="Regular expression every participant code must follow, e.g. S\\d{2}-\\d{4}."
+        ),
+    ] = None,
+    code_example: Annotated[
+        str | None, typer.Option(help="A participant code that follows --code-pattern.")
+    ] = None,
 ) -> None:
     """Create the store (./hepatrial.db by default) and its trial with a sealed seed."""
+    codes = _participant_codes(code_pattern, code_example)
     with _refusals(db):
         init_db(db)
     with _store(db) as session:
-        info = service.create_trial(session, protocol, admin=admin)
+        info = service.create_trial(session, protocol, admin=admin, participant_codes=codes)
     _done(f"created trial {info.protocol_name} v{info.protocol_version} in {db}")
     _done(f"seed commitment (publish it): {info.seed_commitment}")
+
+
+def _participant_codes(pattern: str | None, example: str | None) -> ParticipantCodes | None:
+    if pattern is None and example is None:
+        return None
+    if pattern is None or example is None:
+        raise typer.BadParameter("give --code-pattern and --code-example together")
+    try:
+        return ParticipantCodes(pattern=pattern, example=example)
+    except ValueError as error:
+        message = str(error).splitlines()[-1].strip()
+        raise typer.BadParameter(message, param_hint="--code-pattern") from None
 
 
 def site_add(
@@ -128,11 +217,25 @@ def user_add(
     _done(f"added user {user_id} ({role})")
 
 
+def _parse_error(error: json.JSONDecodeError | yaml.YAMLError) -> str:
+    """Where and why a JSON or YAML text does not parse, in one line."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"JSON, line {error.lineno} column {error.colno}: {error.msg}"
+    mark = getattr(error, "problem_mark", None)
+    where = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    return f"YAML{where}: {getattr(error, 'problem', None) or error}"
+
+
 def _read_patient(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="PATIENT")
     text = path.read_text(encoding="utf-8")
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise typer.BadParameter(
+            f"{path} is not valid: {_parse_error(error)}", param_hint="PATIENT"
+        ) from None
     if not isinstance(data, dict):
         raise typer.BadParameter(f"{path} must hold one patient mapping", param_hint="PATIENT")
     return data
@@ -144,6 +247,7 @@ def screen_command(
     site: Annotated[str, typer.Option(help="Site code.")],
     user: User,
     on: OnDate = None,
+    confirm: Confirm = None,
     db: Db = DEFAULT_URL,
 ) -> None:
     """Screen a participant against the protocol and store the decision."""
@@ -156,6 +260,7 @@ def screen_command(
             patient=data,
             user=user,
             on=_date(on, "--on"),
+            confirm=confirm,
         )
     table = Table(
         "criterion", "kind", "passed", "reason", title=f"{participant}: {stored.result.status}"
@@ -218,6 +323,7 @@ def record_lab(
     user: User,
     on: OnDate = None,
     visit: Annotated[str | None, typer.Option(help="Visit id.")] = None,
+    confirm: Confirm = None,
     db: Db = DEFAULT_URL,
 ) -> None:
     """Record a laboratory value with its unit (implausible values are refused)."""
@@ -231,6 +337,7 @@ def record_lab(
             collected_on=_date(on, "--on"),
             visit=visit,
             user=user,
+            confirm=confirm,
         )
     _done(f"recorded {analyte} {value:g} {unit} for {participant}")
 
@@ -339,6 +446,27 @@ def record_withdrawal(
             user=user,
         )
     _done(f"recorded withdrawal of {participant}")
+
+
+def record_discontinuation(
+    participant: Participant,
+    reason: Annotated[str, typer.Option(help=", ".join(service.WITHDRAWAL_REASONS))],
+    user: User,
+    on: OnDate = None,
+    detail: Annotated[str | None, typer.Option()] = None,
+    db: Db = DEFAULT_URL,
+) -> None:
+    """Record that treatment was discontinued (follow-up goes on; no further dose)."""
+    with _store(db) as session:
+        service.record_discontinuation(
+            session,
+            participant_id=participant,
+            discontinued_on=_date(on, "--on"),
+            reason=reason,
+            detail=detail,
+            user=user,
+        )
+    _done(f"recorded treatment discontinuation of {participant}")
 
 
 def record_qol(
@@ -455,6 +583,7 @@ def register(app: typer.Typer) -> None:
             "outcome": record_outcome,
             "dose": record_dose,
             "withdrawal": record_withdrawal,
+            "discontinuation": record_discontinuation,
             "qol": record_qol,
         },
     )

@@ -7,6 +7,7 @@ packages; never a front end. The CLI (:mod:`hepatrial.cli.operations`) is a thin
 """
 
 from hepatrial.service.export import SdtmExport, export_sdtm, sdtm_domains
+from hepatrial.service.labs import record_lab, record_labs
 from hepatrial.service.randomization import (
     RandomizationResult,
     randomize,
@@ -17,8 +18,7 @@ from hepatrial.service.randomization import (
 from hepatrial.service.records import (
     WITHDRAWAL_REASONS,
     record_adverse_event,
-    record_lab,
-    record_labs,
+    record_discontinuation,
     record_outcome,
     record_qol,
     record_visit,
@@ -46,6 +46,7 @@ __all__ = [
     "load_trial_tables",
     "randomize",
     "record_adverse_event",
+    "record_discontinuation",
     "record_dose",
     "record_lab",
     "record_labs",

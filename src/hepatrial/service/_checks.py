@@ -24,12 +24,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hepatrial.checks.dates import DatedRecord, History, RecordKind
+from hepatrial.checks.dates import DatedRecord, History, RecordKind, date_problems
 from hepatrial.exceptions import (
     ConfirmationNeededError,
     ConflictError,
     InvalidRecordError,
     LabValueError,
+    NotFoundError,
     Problem,
 )
 from hepatrial.store import (
@@ -181,3 +182,13 @@ def refuse_hard(problems: Sequence[Problem]) -> None:
 _LAB_VALUE_RULES = frozenset(
     {"lab.not_a_number", "lab.unknown_analyte", "lab.unit", "lab.implausible"}
 )
+
+
+def life_cycle_problems(
+    session: Session, participant_id: str, kind: RecordKind, field: str, on: dt.date
+) -> list[Problem]:
+    """Life-cycle problems of a ``kind`` record dated ``on`` (see :mod:`hepatrial.checks.dates`)."""
+    history = participant_history(session, participant_id)
+    if history.first_screening is None:
+        raise NotFoundError(f"participant {participant_id!r} has no screening record")
+    return date_problems(kind, field, on, history, today=today())

@@ -22,7 +22,7 @@ from hepatrial.checks.personal import code_problems, field_name_problems
 from hepatrial.exceptions import InvalidRecordError, NotAllowedError, NotFoundError
 from hepatrial.protocol.loader import protocol_from_dict
 from hepatrial.protocol.models import Protocol
-from hepatrial.store import Participant, Trial, User, acting_as
+from hepatrial.store import Participant, Trial, User, Visit, acting_as
 
 CLINICAL_ROLES: Final = frozenset({"investigator", "coordinator"})
 ADMIN_ROLES: Final = frozenset({"admin"})
@@ -171,3 +171,26 @@ def trial_protocol(trial: Trial) -> Protocol:
         cached = protocol_from_dict(data, source=f"stored protocol of trial {trial.id}")
         _protocol_cache[trial.protocol_sha256] = cached
     return cached
+
+
+def clinical_participant(
+    session: Session, user: str, participant_id: str, action: str
+) -> Participant:
+    """The participant, refused unless ``user`` may do ``action`` on them (role and site)."""
+    acting = acting_user(session, user, CLINICAL_ROLES, action)
+    return get_participant(session, participant_id, acting)
+
+
+def recorded_visit_id(session: Session, participant_id: str, visit: str | None) -> int | None:
+    """The id of the recorded visit ``visit`` of the participant (None for none given)."""
+    if visit is None:
+        return None
+    found = session.execute(
+        select(Visit.id).where(Visit.participant_id == participant_id, Visit.visit_label == visit)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(
+            f"visit {visit!r} of participant {participant_id!r} is not recorded; record the "
+            "visit first"
+        )
+    return found

@@ -12,47 +12,40 @@ silently moved. Soft problems (a likely unit mix-up) need ``confirm``, a reason 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hepatrial.checks.dates import RecordKind, date_problems, ending_problems
-from hepatrial.checks.labs import LabEntry, conventional_value, lab_problems
+from hepatrial.checks.dates import ending_problems
 from hepatrial.checks.personal import text_problems
-from hepatrial.exceptions import ConflictError, InvalidRecordError, NotFoundError, Problem
+from hepatrial.exceptions import ConflictError, InvalidRecordError, Problem
 from hepatrial.protocol.dosing import WEIGHT_RANGE_KG
 from hepatrial.protocol.instruments import get_instrument
 from hepatrial.protocol.schedule import check_visit
 from hepatrial.service._checks import (
-    enforce,
+    life_cycle_problems,
     participant_history,
     refuse_conflicts,
     refuse_hard,
-    store_confirmations,
-    today,
 )
 from hepatrial.service._common import (
-    CLINICAL_ROLES,
-    acting_user,
-    get_participant,
+    clinical_participant,
     get_trial,
+    recorded_visit_id,
     trial_protocol,
     write_operation,
 )
 from hepatrial.store import (
     AdverseEvent,
     Discontinuation,
-    LabResult,
     Outcome,
-    Participant,
     QolAnswer,
     Randomization,
     Visit,
     Withdrawal,
 )
 from hepatrial.store.records import AE_OUTCOMES, OUTCOME_KINDS
-from hepatrial.units import conventional_unit, display_unit
 
 WITHDRAWAL_REASONS = (
     "withdrawal by subject",
@@ -64,11 +57,6 @@ WITHDRAWAL_REASONS = (
     "other",
 )
 """Reasons for withdrawal, the CDISC NCOMPLRS terms in lower case."""
-
-
-def _clinical(session: Session, user: str, participant_id: str, action: str) -> Participant:
-    acting = acting_user(session, user, CLINICAL_ROLES, action)
-    return get_participant(session, participant_id, acting)
 
 
 def _randomization(session: Session, participant_id: str, action: str) -> Randomization:
@@ -89,16 +77,6 @@ def _randomization(session: Session, participant_id: str, action: str) -> Random
             ]
         )
     return found
-
-
-def _dated(
-    session: Session, participant_id: str, kind: RecordKind, field: str, on: dt.date
-) -> list[Problem]:
-    """Life-cycle problems of a ``kind`` record dated ``on`` (see :mod:`hepatrial.checks.dates`)."""
-    history = participant_history(session, participant_id)
-    if history.first_screening is None:
-        raise NotFoundError(f"participant {participant_id!r} has no screening record")
-    return date_problems(kind, field, on, history, today=today())
 
 
 def _texts(**fields: str | None) -> list[Problem]:
@@ -144,10 +122,10 @@ def record_visit(
     with ``in_window=False`` (see :func:`hepatrial.protocol.schedule.check_visit`).
     """
     with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording a visit")
+        clinical_participant(session, user, participant_id, "recording a visit")
         randomization = _randomization(session, participant_id, "record a visit")
         protocol = trial_protocol(get_trial(session))
-        problems = _dated(session, participant_id, "visit", "visit_date", visit_date)
+        problems = life_cycle_problems(session, participant_id, "visit", "visit_date", visit_date)
         refuse_hard(problems + _weight_problems(weight_kg))
         timing = check_visit(
             protocol,
@@ -179,162 +157,6 @@ def record_visit(
     return row.id
 
 
-def _visit_id(session: Session, participant_id: str, visit: str | None) -> int | None:
-    if visit is None:
-        return None
-    found = session.execute(
-        select(Visit.id).where(Visit.participant_id == participant_id, Visit.visit_label == visit)
-    ).scalar_one_or_none()
-    if found is None:
-        raise NotFoundError(
-            f"visit {visit!r} of participant {participant_id!r} is not recorded; record the "
-            "visit first"
-        )
-    return found
-
-
-def record_lab(
-    session: Session,
-    *,
-    participant_id: str,
-    analyte: str,
-    value: float,
-    unit: str,
-    collected_on: dt.date,
-    user: str,
-    visit: str | None = None,
-    confirm: str | None = None,
-) -> int:
-    """Record a laboratory value with its unit; return the row id.
-
-    The value is checked by :mod:`hepatrial.checks.labs`: an implausible value is refused with
-    the likely unit mix-up ("creatinine=88 mg/dL is implausible ...; 88 µmol/L would be
-    1.0 mg/dL"); a plausible but unusual one (bilirubin 1.8 µmol/L) needs ``confirm``, a reason.
-    The conventional-unit value is stored beside the value as entered.
-    """
-    return record_labs(
-        session,
-        participant_id=participant_id,
-        values=[(analyte, value, unit)],
-        collected_on=collected_on,
-        user=user,
-        visit=visit,
-        confirm=confirm,
-    )[0]
-
-
-COHORT_SAMPLE = 5000
-"""The most recent values of other participants that the cohort check compares with."""
-
-
-def _cohort(session: Session, participant_id: str, analytes: set[str]) -> dict[str, list[float]]:
-    cohort = {}
-    for analyte in sorted(analytes):
-        values = session.execute(
-            select(LabResult.value_standard)
-            .where(LabResult.analyte == analyte, LabResult.participant_id != participant_id)
-            .order_by(LabResult.id.desc())
-            .limit(COHORT_SAMPLE)
-        ).scalars()
-        cohort[analyte] = list(values)
-    return cohort
-
-
-def _stored_same_day(
-    session: Session, participant_id: str, entries: Sequence[LabEntry], on: dt.date
-) -> tuple[list[Problem], list[Problem]]:
-    """Stored values of the same analytes on the same date: exact repeats (conflicts) and
-    different values (soft problems: two results of one day are unusual)."""
-    stored = session.execute(
-        select(LabResult.id, LabResult.analyte, LabResult.value_standard).where(
-            LabResult.participant_id == participant_id, LabResult.collected_on == on
-        )
-    ).all()
-    conflicts: list[Problem] = []
-    soft: list[Problem] = []
-    for entry in entries:
-        value = conventional_value(entry)
-        for row_id, analyte, standard in stored:
-            if analyte != entry.analyte:
-                continue
-            same = abs(standard - value) <= 1e-9 * max(1.0, abs(value))
-            problem = Problem(
-                entry.analyte,
-                entry.value,
-                "lab.duplicate" if same else "lab.same_day_value",
-                f"{analyte} of {on} is already stored (lab result {row_id}, "
-                f"{standard:g} {display_unit(conventional_unit(analyte))})",
-                "the same result is not entered twice"
-                if same
-                else "confirm with a reason if both results were measured that day",
-                unit=display_unit(entry.unit),
-                severity="hard" if same else "soft",
-                record=f"lab result {row_id}",
-                participant=participant_id,
-            )
-            (conflicts if same else soft).append(problem)
-    return conflicts, soft
-
-
-def record_labs(
-    session: Session,
-    *,
-    participant_id: str,
-    values: Sequence[tuple[str, float, str]],
-    collected_on: dt.date,
-    user: str,
-    visit: str | None = None,
-    confirm: str | None = None,
-) -> list[int]:
-    """Record several laboratory values of one sample in one transaction; return their ids.
-
-    ``values`` holds ``(analyte, value, unit)`` triples, each checked as in :func:`record_lab`;
-    every problem is reported at once and one refused value refuses them all (nothing is
-    written). The same result entered twice is a :class:`~hepatrial.exceptions.ConflictError`.
-    """
-    if not values:
-        raise InvalidRecordError("values is empty; give at least one (analyte, value, unit)")
-    entries = [LabEntry(a, v, u, collected_on.isoformat()) for a, v, u in values]
-    with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording lab results")
-        problems = lab_problems(
-            entries, _cohort(session, participant_id, {e.analyte for e in entries})
-        )
-        problems += _dated(session, participant_id, "lab", "collected_on", collected_on)
-        refuse_hard(problems)
-        conflicts, same_day = _stored_same_day(session, participant_id, entries, collected_on)
-        refuse_conflicts(conflicts)
-        soft = enforce(problems + same_day, confirm)
-        visit_id = _visit_id(session, participant_id, visit)
-        rows = [
-            LabResult(
-                participant_id=participant_id,
-                visit_id=visit_id,
-                analyte=entry.analyte,
-                value=float(entry.value),  # type: ignore[arg-type]
-                unit=display_unit(entry.unit),
-                value_standard=conventional_value(entry),
-                unit_standard=conventional_unit(entry.analyte),
-                collected_on=collected_on,
-            )
-            for entry in entries
-        ]
-        session.add_all(rows)
-        session.flush()
-        by_analyte = {row.analyte: row.id for row in rows}
-        for problem in soft:
-            store_confirmations(
-                session,
-                [problem],
-                reason=confirm,
-                user=user,
-                table="lab_results",
-                record_id=by_analyte[problem.field],
-                participant_id=participant_id,
-            )
-    return [row.id for row in rows]
-
-
 def record_qol(
     session: Session,
     *,
@@ -354,11 +176,11 @@ def record_qol(
     definition = get_instrument(instrument)
     problems = definition.check(answers)
     with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording quality of life")
+        clinical_participant(session, user, participant_id, "recording quality of life")
         _randomization(session, participant_id, "record quality of life")
-        problems += _dated(session, participant_id, "qol", "answered_on", answered_on)
+        problems += life_cycle_problems(session, participant_id, "qol", "answered_on", answered_on)
         refuse_hard(problems)
-        visit_id = _visit_id(session, participant_id, visit)
+        visit_id = recorded_visit_id(session, participant_id, visit)
         items = {**{k: float(v) for k, v in answers.items()}, **definition.derived_values(answers)}  # type: ignore[arg-type]
         for item, value in items.items():
             session.add(
@@ -446,10 +268,14 @@ def record_adverse_event(
     problems = _adverse_event_problems(grade, outcome, start_date, end_date)
     problems += _texts(term=term, system_organ_class=system_organ_class)
     with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording an adverse event")
-        problems += _dated(session, participant_id, "adverse_event", "start_date", start_date)
+        clinical_participant(session, user, participant_id, "recording an adverse event")
+        problems += life_cycle_problems(
+            session, participant_id, "adverse_event", "start_date", start_date
+        )
         if end_date is not None:
-            ending = _dated(session, participant_id, "adverse_event", "end_date", end_date)
+            ending = life_cycle_problems(
+                session, participant_id, "adverse_event", "end_date", end_date
+            )
             problems += [p for p in ending if p.rule in ("date.future", "date.after_death")]
         refuse_hard(problems)
         row = AdverseEvent(
@@ -511,9 +337,11 @@ def record_outcome(
     """
     problems = _outcome_problems(kind, cause, detail)
     with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording an outcome")
+        clinical_participant(session, user, participant_id, "recording an outcome")
         _randomization(session, participant_id, "record an outcome")
-        problems += _dated(session, participant_id, "outcome", "occurred_on", occurred_on)
+        problems += life_cycle_problems(
+            session, participant_id, "outcome", "occurred_on", occurred_on
+        )
         refuse_hard(problems)
         if kind in ("death", "transplant"):
             _refuse_second(session, participant_id, kind)
@@ -573,14 +401,16 @@ def record_withdrawal(
     """
     problems = _reason_problems(reason) + _texts(detail=detail)
     with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording a withdrawal")
+        clinical_participant(session, user, participant_id, "recording a withdrawal")
         _randomization(session, participant_id, "record a withdrawal")
         earlier = session.execute(
             select(Withdrawal.withdrawn_on).where(Withdrawal.participant_id == participant_id)
         ).scalar_one_or_none()
         if earlier is not None:
             raise ConflictError(f"participant {participant_id!r} already withdrew on {earlier}")
-        problems += _dated(session, participant_id, "withdrawal", "withdrawn_on", withdrawn_on)
+        problems += life_cycle_problems(
+            session, participant_id, "withdrawal", "withdrawn_on", withdrawn_on
+        )
         refuse_hard(problems)
         history = participant_history(session, participant_id, with_records=True)
         refuse_conflicts(ending_problems("withdrawal", "withdrawn_on", withdrawn_on, history))
@@ -608,7 +438,7 @@ def record_discontinuation(
     """
     problems = _reason_problems(reason) + _texts(detail=detail)
     with write_operation(session, user):
-        _clinical(session, user, participant_id, "recording a treatment discontinuation")
+        clinical_participant(session, user, participant_id, "recording a treatment discontinuation")
         _randomization(session, participant_id, "record a treatment discontinuation")
         earlier = session.execute(
             select(Discontinuation.discontinued_on).where(
@@ -619,7 +449,7 @@ def record_discontinuation(
             raise ConflictError(
                 f"participant {participant_id!r} already discontinued treatment on {earlier}"
             )
-        problems += _dated(
+        problems += life_cycle_problems(
             session, participant_id, "discontinuation", "discontinued_on", discontinued_on
         )
         refuse_hard(problems)
@@ -642,8 +472,6 @@ __all__ = [
     "WITHDRAWAL_REASONS",
     "record_adverse_event",
     "record_discontinuation",
-    "record_lab",
-    "record_labs",
     "record_outcome",
     "record_qol",
     "record_visit",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from hepatrial.checks.personal import code_problems
 from hepatrial.exceptions import (
     ConflictError,
     EligibilityError,
+    InvalidRecordError,
     NotAllowedError,
     NotFoundError,
     Problem,
@@ -64,6 +66,24 @@ class StoredScreening:
         return f"StoredScreening(#{self.screening_id} {self.participant_id}: {self.result.status})"
 
 
+def _validation_problems(error: ValidationError, participant_id: str) -> list[Problem]:
+    """One problem per field the patient model refused (``labs[1].value``: not a number)."""
+    problems = []
+    for item in error.errors():
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"])
+        problems.append(
+            Problem(
+                field.lstrip(".") or "patient",
+                item.get("input"),
+                f"screening.{item['type']}",
+                item["msg"][0].lower() + item["msg"][1:],
+                "correct the screening record",
+                participant=participant_id,
+            )
+        )
+    return problems
+
+
 def _as_patient(participant_id: str, patient: Patient | Mapping[str, Any]) -> Patient:
     if not isinstance(patient, Patient):
         refuse_identifying(patient, where="patient")
@@ -73,9 +93,11 @@ def _as_patient(participant_id: str, patient: Patient | Mapping[str, Any]) -> Pa
                 refuse_identifying(nested, where=f"patient {part}")
         try:
             patient = Patient.model_validate(dict(patient))
-        except ValueError as error:
-            raise EligibilityError(
-                f"patient data for {participant_id!r} are invalid: {error}"
+        except ValidationError as error:
+            raise InvalidRecordError(
+                f"patient data for {participant_id!r} are invalid: "
+                + "; ".join(str(p) for p in _validation_problems(error, participant_id)),
+                problems=_validation_problems(error, participant_id),
             ) from None
     refuse_identifying(patient.facts, where="patient facts")
     if patient.participant_id not in (None, participant_id):
