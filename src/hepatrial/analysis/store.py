@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
@@ -22,6 +22,9 @@ from hepatrial.analysis.results import PlanResults
 from hepatrial.exceptions import DataCheckError
 from hepatrial.frames import as_text
 from hepatrial.protocol import Protocol, protocol_from_dict
+
+if TYPE_CHECKING:
+    from hepatrial.service.quality import DataQualityReport
 
 
 def _factors(frame: pd.DataFrame) -> pd.Series:
@@ -112,30 +115,33 @@ def load_store_protocol(session: Session) -> tuple[Protocol, str]:
 
 @dataclass(frozen=True)
 class StoreAnalysis:
-    """A store's locked datasets, plan results and the tables they came from."""
+    """A store's locked datasets, plan results, the tables they came from and their edit
+    checks (:func:`hepatrial.service.check_store`, run in the same session)."""
 
     protocol: Protocol
     protocol_sha256: str
     source: dict[str, pd.DataFrame]
     adam: AdamDatasets
     results: PlanResults
+    quality: DataQualityReport | None = None
 
 
 def analyse_store(url: str, *, options: dict[str, Any] | None = None) -> StoreAnalysis:
     """Read the store at ``url``, derive the ADaM datasets and run the protocol's plan."""
-    from hepatrial.store import make_engine, session_factory
+    from hepatrial.service import check_store
+    from hepatrial.store import session_factory
 
-    engine = make_engine(url)
-    with session_factory(engine)() as session:
+    with session_factory(url)() as session:
         protocol, sha256 = load_store_protocol(session)
         source = load_source_tables(session)
+        quality = check_store(session)
     adam = derive_adam(source, protocol)
     results = run_plan(
         adam,
         protocol,
         options={"database": _redacted(url), "protocol_sha256": sha256, **(options or {})},
     )
-    return StoreAnalysis(protocol, sha256, source, adam, results)
+    return StoreAnalysis(protocol, sha256, source, adam, results, quality)
 
 
 def _redacted(url: str) -> str:

@@ -116,29 +116,9 @@ def _refusals(url: str) -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
-def _missing_sqlite_file(url: str) -> Path | None:
-    """The SQLite database file ``url`` names, when it does not exist (else None)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None  # the store refuses it with its own message
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
-
-
 @contextmanager
 def _store(url: str) -> Iterator[StoreSession]:
     """An audited session on an existing store; errors become lines on stderr and exit 1."""
-    missing = _missing_sqlite_file(url)
-    if missing is not None:
-        _err.print(
-            f"[red]no store at[/red] {missing}: create one with `hepatrial init --protocol NAME`"
-            " (or give --db)",
-            highlight=False,
-        )
-        raise typer.Exit(code=1)
     with _refusals(url), open_session(url) as session:
         yield session
 

@@ -49,7 +49,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hepatrial.exceptions import RecordError
+from hepatrial.exceptions import NotFoundError, RecordError
 from hepatrial.store.audit import install_audit_hook
 
 if sys.platform != "win32":
@@ -398,8 +398,24 @@ def head_revision() -> str:
     return head
 
 
+def _refuse_missing_sqlite_file(url: str) -> None:
+    """Opening a store never creates one: a SQLite file that does not exist is refused here,
+    before a connection would create it empty (only :func:`init_db` creates a store)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).exists():
+        raise NotFoundError(
+            f"no store at {parsed.database}: create one with `hepatrial init --protocol NAME` "
+            "(or hepatrial.store.init_db), or give the URL of an existing store"
+        )
+
+
 def session_factory(url_or_engine: str | Engine = DEFAULT_URL) -> sessionmaker[StoreSession]:
-    """A factory of audited sessions; refuses a store that is not at the newest schema."""
+    """A factory of audited sessions; refuses a missing store, and one that is not at the
+    newest schema."""
+    if isinstance(url_or_engine, str):
+        _refuse_missing_sqlite_file(url_or_engine)
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     current = schema_revision(engine)
     if current != head_revision():
