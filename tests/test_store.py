@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 import hepatrial.store.records  # noqa: F401 - registers every table on the metadata
-from hepatrial.exceptions import RecordError
+from hepatrial.exceptions import NotFoundError, RecordError
 from hepatrial.service._common import write_operation
 from hepatrial.store import (
     AdverseEvent,
@@ -55,8 +56,13 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
 
 
 def test_unmigrated_store_and_unknown_url_are_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    with pytest.raises(NotFoundError, match="no store at .*create one with `hepatrial init"):
+        session_factory(f"sqlite:///{empty}")
+    assert not empty.exists()  # opening never creates a store
+    sqlite3.connect(empty).close()  # an empty SQLite file: a database without the schema
     with pytest.raises(RecordError, match="has no hepatrial schema; run `hepatrial init`"):
-        session_factory(f"sqlite:///{tmp_path / 'empty.db'}")
+        session_factory(f"sqlite:///{empty}")
     with pytest.raises(RecordError, match="not supported"):
         make_engine("mysql://user@host/db")
 

@@ -24,7 +24,7 @@ from hepatrial.frames import as_text
 from hepatrial.protocol import Protocol, protocol_from_dict
 
 if TYPE_CHECKING:
-    from hepatrial.service.quality import DataQualityReport
+    from hepatrial.service.quality_results import DataQualityReport
 
 
 def _factors(frame: pd.DataFrame) -> pd.Series:

@@ -39,7 +39,10 @@ def _from_store(db: str, output: Path) -> tuple[ReportInput, str]:
     from hepatrial.report.html import ReportInput
 
     analysis = analyse_store(db, options={"output": str(output)})
-    data = ReportInput(analysis.adam, analysis.results, analysis.protocol, analysis.source)
+    quality = analysis.quality.counts if analysis.quality is not None else None
+    data = ReportInput(
+        analysis.adam, analysis.results, analysis.protocol, analysis.source, data_quality=quality
+    )
     return data, analysis.results.to_json()
 
 

@@ -85,6 +85,7 @@ def run_trial(protocol_id: str, out: str, messages: Any = None) -> TrialOutcome:
             analysis.source,
             banner=built.trial.label,
             options={"reconstruction": built.trial.citation},
+            data_quality=None if analysis.quality is None else analysis.quality.counts,
         )
     )
     report = directory / f"{protocol_id}-report.html"

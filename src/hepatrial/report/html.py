@@ -4,8 +4,9 @@ One file with inline CSS and figures as base64 PNG data URIs: it opens offline a
 external URL. Sections: primary result, CONSORT flow, baseline characteristics by arm, every
 endpoint result, Kaplan-Meier curves with numbers at risk, cumulative incidence (only for endpoints
 with competing events, :mod:`hepatrial.report.competing`), subgroup forest
-plot, adverse events by system organ class, biomarker and MELD trajectories, exclusions and
-provenance (protocol version, dataset hash, software version and every option).
+plot, adverse events by system organ class, biomarker and MELD trajectories, exclusions, data
+quality (edit-check counts, only for a report made from a store) and provenance (protocol
+version, dataset hash, software version and every option).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class ReportInput:
     source: Mapping[str, pd.DataFrame]
     banner: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    data_quality: pd.DataFrame | None = None
+    """Counts per edit-check rule of a store (``DataQualityReport.counts``: rule, severity, n,
+    n_confirmed); None when the report is not made from a store."""
 
 
 def _table(frame: pd.DataFrame, table_id: str | None = None) -> str:
@@ -222,6 +226,22 @@ def _visit_labels(protocol: Protocol) -> dict[str, str]:
     return {v.id: v.label.split(" (")[0] for v in protocol.visits}
 
 
+def _data_quality_section(counts: pd.DataFrame) -> str:
+    """The edit checks' problems per rule (``hepatrial check`` lists every one)."""
+    if counts.empty:
+        return '<p class="note">The edit checks run over the store found no problem.</p>'
+    hard = int(counts.loc[counts["severity"] == "hard", "n"].sum())
+    shown = counts.rename(columns={"n_confirmed": "confirmed"})[
+        ["rule", "severity", "n", "confirmed"]
+    ]
+    return (
+        f'<p class="note">{hard} hard problem(s) found by the edit checks run over the store. '
+        "Soft problems are unusual values or recorded deviations; confirmed: those confirmed "
+        "with a reason at entry. <code>hepatrial check</code> lists every problem.</p>"
+        + _table(shown, "data-quality")
+    )
+
+
 def _provenance(data: ReportInput) -> str:
     r = data.results
     items = {
@@ -310,8 +330,10 @@ def render_report(data: ReportInput) -> str:
         "events. System organ class rows count serious and non-serious events together.</p>",
         "<h2>Biomarker and MELD trajectories</h2>" + _trajectory_section(data),
         "<h2>Exclusions</h2>" + _table(tables.exclusions_table(data.adam, r), "exclusions"),
-        "<h2>Provenance</h2>" + _provenance(data),
     ]
+    if data.data_quality is not None:
+        sections.append("<h2>Data quality</h2>" + _data_quality_section(data.data_quality))
+    sections.append("<h2>Provenance</h2>" + _provenance(data))
     body = "\n".join(sections)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

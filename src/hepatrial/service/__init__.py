@@ -8,6 +8,8 @@ packages; never a front end. The CLI (:mod:`hepatrial.cli.operations`) is a thin
 
 from hepatrial.service.export import SdtmExport, export_sdtm, sdtm_domains
 from hepatrial.service.labs import record_lab, record_labs
+from hepatrial.service.quality import check_store
+from hepatrial.service.quality_results import DataQualityReport
 from hepatrial.service.randomization import (
     RandomizationResult,
     randomize,
@@ -32,6 +34,7 @@ from hepatrial.service.trials import TrialInfo, add_site, add_user, create_trial
 __all__ = [
     "TABLE_NAMES",
     "WITHDRAWAL_REASONS",
+    "DataQualityReport",
     "DueItem",
     "DueSchedule",
     "RandomizationResult",
@@ -40,6 +43,7 @@ __all__ = [
     "TrialInfo",
     "add_site",
     "add_user",
+    "check_store",
     "create_trial",
     "due_schedule",
     "export_sdtm",
