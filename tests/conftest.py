@@ -22,6 +22,21 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if IN_CI:
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sealing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Sealing keys of PostgreSQL test stores go to a temporary directory, never the home one
+    (SQLite stores keep theirs beside the database file, in each test's own directory)."""
+    previous = os.environ.get("HEPATRIAL_KEY_DIR")
+    os.environ["HEPATRIAL_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    yield
+    if previous is None:
+        os.environ.pop("HEPATRIAL_KEY_DIR", None)
+    else:
+        os.environ["HEPATRIAL_KEY_DIR"] = previous
+
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "HEPATRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

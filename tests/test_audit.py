@@ -13,7 +13,14 @@ from sqlalchemy import select, text
 from hepatrial.exceptions import AuditError, RecordError
 from hepatrial.service._common import write_operation
 from hepatrial.service.trials import add_site
-from hepatrial.store import AuditEntry, Site, StoreSession, make_engine, verify_audit
+from hepatrial.store import (
+    AllocationSecret,
+    AuditEntry,
+    Site,
+    StoreSession,
+    make_engine,
+    verify_audit,
+)
 from hepatrial.store.audit import GENESIS_HASH
 
 pytest_plugins = ["_store_support"]
@@ -75,7 +82,11 @@ def test_the_seed_never_reaches_the_log(session: StoreSession) -> None:
     secret_entry = session.execute(
         select(AuditEntry).where(AuditEntry.table_name == "allocation_secrets")
     ).scalar_one()
-    assert json.loads(secret_entry.after or "{}")["seed_sha256"] == hashlib.sha256(SEED).hexdigest()
+    stored = session.execute(select(AllocationSecret.seed)).scalar_one()
+    assert stored != SEED and SEED not in stored  # kept sealed (hepatrial.store.sealing)
+    # the log keeps the digest of the stored (sealed) value, which reveals nothing of the seed
+    digest = json.loads(secret_entry.after or "{}")["seed_sha256"]
+    assert digest == hashlib.sha256(stored).hexdigest()
 
 
 def test_direct_update_of_data_is_named(session: StoreSession, trial_url: str) -> None:

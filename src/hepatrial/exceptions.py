@@ -101,6 +101,11 @@ class NotAllowedError(RecordError):
     """The acting user may not do this (role, deactivated account)."""
 
 
+class SealingKeyError(HepatrialError, RuntimeError):
+    """The key that seals the allocation seed is unusable (too open, malformed, or not this
+    store's key)."""
+
+
 class AuditError(HepatrialError, RuntimeError):
     """The hash-chained audit trail does not verify."""
 

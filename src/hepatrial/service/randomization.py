@@ -74,6 +74,7 @@ from hepatrial.store import (
     User,
 )
 from hepatrial.store.base import Audited, utc_now
+from hepatrial.store.sealing import key_path, unseal
 from hepatrial.store.writes import (
     AuditedRows,
     insert_audited,
@@ -232,12 +233,12 @@ class _Sequence:
 
 
 _sequences: dict[str, _Sequence] = {}
-_seeds: dict[str, bytes] = {}
 _allocators: dict[str, Allocator] = {}
 
 
 def _store_url(session: Session) -> str:
-    return session.get_bind().engine.url.render_as_string(hide_password=False)
+    """The store's URL without its password: the caches above are keyed by it."""
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
 def _store_key(url: str, trial: Trial | _TrialKey) -> str:
@@ -294,16 +295,16 @@ def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = F
     return cached
 
 
-def _seed(session: Session, trial: Trial | _TrialKey, key: str) -> bytes:
-    seed = _seeds.get(key)
-    if seed is None:
-        seed = (
-            session.connection()
-            .execute(select(AllocationSecret.seed).where(AllocationSecret.trial_id == trial.id))
-            .scalar_one()
-        )
-        _seeds[key] = seed
-    return seed
+def _seed(session: Session, trial: Trial | _TrialKey) -> bytes:
+    """The trial's seed, unsealed for this one use with the key kept outside the database
+    (never cached: the process holds it only while it computes an allocation)."""
+    stored = (
+        session.connection()
+        .execute(select(AllocationSecret.seed).where(AllocationSecret.trial_id == trial.id))
+        .scalar_one()
+    )
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    return unseal(stored, key_path(url), trial_id=trial.id, commitment=trial.seed_commitment)
 
 
 def _allocator(trial: Trial | _TrialKey, protocol: Protocol) -> Allocator:
@@ -423,7 +424,7 @@ def _prepare(
         screening_id=screening_id,
         factors=dict(screening.factors),
         key=key,
-        seed=_seed(session, trial, key),
+        seed=_seed(session, trial),
         allocator=_allocator(trial, protocol),
         doses=doses,
         randomization_id=ids[Randomization][0],
@@ -646,4 +647,4 @@ def verify_allocations(session: Session) -> ReplayReport:
         allocator = _allocator(trial, protocol)
         _sequences.pop(key, None)  # replay what is stored now, not this process's copy
         history = list(_history(session, key, allocator).history)
-        return allocator.replay(seed=_seed(session, trial, key), history=history)
+        return allocator.replay(seed=_seed(session, trial), history=history)

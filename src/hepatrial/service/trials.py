@@ -23,6 +23,7 @@ from hepatrial.service._common import (
     write_operation,
 )
 from hepatrial.store import ROLES, AllocationSecret, Site, Trial, User
+from hepatrial.store.sealing import ensure_key, key_path, seal
 
 SEED_BYTES = 32
 
@@ -63,6 +64,9 @@ def create_trial(
 ) -> TrialInfo:
     """Create the store's trial, seal its allocation seed, and create its first admin user.
 
+    The seed is stored sealed with the key of :func:`hepatrial.store.sealing.key_path`
+    (created with mode 0600 when it does not exist yet), never in usable form.
+
     Parameters
     ----------
     session
@@ -90,8 +94,10 @@ def create_trial(
     if seed is not None and len(seed) < 16:
         raise InvalidRecordError(f"seed has {len(seed)} bytes; a sealed seed needs at least 16")
     check_code("admin", admin)
-    sealed = secrets.token_bytes(SEED_BYTES) if seed is None else bytes(seed)
+    plain = secrets.token_bytes(SEED_BYTES) if seed is None else bytes(seed)
     text = protocol_yaml(protocol)
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    key = ensure_key(key_path(url))
     with write_operation(session, admin):
         if session.execute(select(Trial.id)).first() is not None:
             raise ConflictError("this store already holds a trial; one store holds one trial")
@@ -100,10 +106,11 @@ def create_trial(
             protocol_version=protocol.version,
             protocol_yaml=text,
             protocol_sha256=sha256_text(text),
-            seed_commitment=hashlib.sha256(sealed).hexdigest(),
+            seed_commitment=hashlib.sha256(plain).hexdigest(),
         )
         session.add(trial)
         session.flush()
+        sealed = seal(plain, key, trial_id=trial.id, commitment=trial.seed_commitment)
         session.add(AllocationSecret(trial_id=trial.id, seed=sealed))
         session.add(User(id=admin, role="admin", site_code=None, active=True))
     return _info(trial)

@@ -374,8 +374,26 @@ def _alembic_config() -> Config:
     return config
 
 
+def _create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite store file readable by its owner only (mode 0600): SQLite gives its
+    ``-wal`` and ``-shm`` files, and hepatrial its write-lock file, the same mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    try:
+        os.close(os.open(parsed.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # a missing or read-only directory: SQLite's own error names it when it connects
+
+
 def init_db(url: str = DEFAULT_URL) -> Engine:
-    """Create or upgrade the store at ``url`` to the newest schema revision; return its engine."""
+    """Create or upgrade the store at ``url`` to the newest schema revision; return its engine.
+
+    A new SQLite file is created without group or world access.
+    """
+    _create_private_sqlite_file(url)
     engine = make_engine(url)
     config = _alembic_config()
     with engine.begin() as connection:
