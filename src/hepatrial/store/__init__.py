@@ -6,6 +6,7 @@ CLI or analysis layers. Service functions (:mod:`hepatrial.service`) are the onl
 
 from __future__ import annotations
 
+from hepatrial.store.accounts import AUTH_EVENTS, ApiToken, AuthEvent, Credential
 from hepatrial.store.audit import AuditProblem, AuditReport, acting_as, verify_audit
 from hepatrial.store.base import Base
 from hepatrial.store.engine import (
@@ -43,16 +44,20 @@ from hepatrial.store.records import (
 )
 
 __all__ = [
+    "AUTH_EVENTS",
     "DEFAULT_URL",
     "ROLES",
     "AdverseEvent",
     "AllocationSecret",
+    "ApiToken",
     "AuditEntry",
     "AuditHead",
     "AuditProblem",
     "AuditReport",
+    "AuthEvent",
     "Base",
     "Confirmation",
+    "Credential",
     "Discontinuation",
     "Dose",
     "LabResult",
