@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hepatrial.service.randomization import RandomizationResult, randomize
+from hepatrial.service.records import AdverseEventFields
 from hepatrial.service.screening import StoredScreening, screen_participant
 from hepatrial.service.trials import add_site, add_user, create_trial
 from hepatrial.store import StoreSession, dispose_engine, init_db, open_session
@@ -139,19 +142,19 @@ def screen_codes(url: str, codes: list[str]) -> None:
             screen(session, code)
 
 
-def adverse_event_fields(**overrides: object) -> dict[str, object]:
-    """Fields of a serious, liver-related grade 3 adverse event from day 30; ``overrides`` win."""
-    fields: dict[str, object] = {
-        "term": "Ascites",
-        "system_organ_class": "Gastrointestinal disorders",
-        "grade": 3,
-        "serious": True,
-        "related": False,
-        "liver_related": True,
-        "outcome": "recovered",
-        "start_date": SCREEN_DAY + dt.timedelta(days=30),
-    }
-    return {**fields, **overrides}
+def adverse_event_fields(**overrides: Any) -> AdverseEventFields:
+    """A serious, liver-related grade 3 adverse event from day 30; ``overrides`` win."""
+    fields = AdverseEventFields(
+        term="Ascites",
+        system_organ_class="Gastrointestinal disorders",
+        grade=3,
+        serious=True,
+        related=False,
+        liver_related=True,
+        outcome="recovered",
+        start_date=SCREEN_DAY + dt.timedelta(days=30),
+    )
+    return replace(fields, **overrides)
 
 
 def record_on_day(

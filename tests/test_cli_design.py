@@ -53,6 +53,22 @@ def test_design_refuses_an_unknown_endpoint() -> None:
     assert "--endpoint ddmeld" in result.output
 
 
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("design", "--spending", "linear"),
+        ("design", "--futility", "always"),
+        ("simulate", "--spending", "linear"),
+        ("simulate", "--backend", "ray"),
+    ],
+)
+def test_enumerated_options_are_choices(command: str, option: str, value: str) -> None:
+    """A value outside an option's choices is refused before the command runs."""
+    result = runner.invoke(app, [command, option, value, "--looks", "2"])
+    assert result.exit_code == 2
+    assert value in result.output and "is not one of" in result.output
+
+
 def test_simulate_writes_power_curves(tmp_path: Path) -> None:
     out = tmp_path / "curves"
     result = runner.invoke(

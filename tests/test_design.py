@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from hepatrial.design import (
+    AccrualPlan,
     assurance,
     event_probability,
     events_survival,
@@ -94,7 +95,8 @@ def test_event_probability_limits() -> None:
 
 
 def test_n_survival_divides_events_by_probability() -> None:
-    result = n_survival(hr=0.53, median_control=6, accrual_time=24, follow_up=6)
+    plan = AccrualPlan(accrual_time=24, follow_up=6)
+    result = n_survival(hr=0.53, median_control=6, accrual=plan)
     lam = math.log(2) / 6
     p = (
         event_probability(lam * 0.53, accrual_time=24, follow_up=6)
@@ -103,7 +105,7 @@ def test_n_survival_divides_events_by_probability() -> None:
     assert result.n_total == pytest.approx(events_survival(hr=0.53).events / p, rel=1e-14)
     assert result.accrual_rate == pytest.approx(result.n_total / 24)
     with pytest.raises(ValueError, match="exactly one"):
-        n_survival(hr=0.5, accrual_time=1, follow_up=1)
+        n_survival(hr=0.5, accrual=AccrualPlan(accrual_time=1, follow_up=1))
 
 
 def test_single_look_is_fixed_design() -> None:
@@ -241,3 +243,12 @@ def test_boundary_properties(k: int, alpha: float, spending: str, gaps: list[flo
     assert design.alpha_spent[-1] == pytest.approx(alpha)
     assert design.inflation_factor is not None and design.inflation_factor > 1.0
     assert design.power == pytest.approx(0.8, abs=1e-8)
+
+
+def test_survival_docstring_examples_run() -> None:
+    import doctest
+
+    import hepatrial.design.survival
+
+    result = doctest.testmod(hepatrial.design.survival)
+    assert result.attempted > 0 and result.failed == 0

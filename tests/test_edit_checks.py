@@ -190,9 +190,7 @@ DATE_CASES = {
     "adverse-event-after-death": Case(
         _dead_on_day_40,
         lambda s, c: record_adverse_event(
-            s,
-            user=INVESTIGATOR,
-            **adverse_event_fields(participant_id=c, start_date=_on(45)),  # type: ignore[arg-type]
+            s, participant_id=c, event=adverse_event_fields(start_date=_on(45)), user=INVESTIGATOR
         ),
         InvalidRecordError,
         "start_date",
@@ -431,8 +429,9 @@ TEXT_CASES = {
         _enrolled,
         lambda s, c: record_adverse_event(
             s,
+            participant_id=c,
+            event=adverse_event_fields(term="Fall at home, patient Mr Smith"),
             user=INVESTIGATOR,
-            **adverse_event_fields(participant_id=c, term="Fall at home, patient Mr Smith"),  # type: ignore[arg-type]
         ),
         InvalidRecordError,
         "term",
@@ -545,8 +544,9 @@ def test_follow_up_goes_on_after_discontinuing_treatment(session: StoreSession) 
     _lab(session, code, 90)
     record_adverse_event(
         session,
+        participant_id=code,
+        event=adverse_event_fields(start_date=_on(30)),
         user=INVESTIGATOR,
-        **adverse_event_fields(participant_id=code, start_date=_on(30)),  # type: ignore[arg-type]
     )
     with pytest.raises(ConflictError, match="already discontinued"):
         record_on_day(record_discontinuation, session, code, 5, "discontinued_on", reason="other")

@@ -82,8 +82,8 @@ def _clean_trial(session: StoreSession) -> dict[str, int]:
         collected_on=SCREEN_DAY + 90 * DAY,
         user=INVESTIGATOR,
     )
-    fields = adverse_event_fields(participant_id="P001")
-    ae = record_adverse_event(session, user=INVESTIGATOR, **fields)  # type: ignore[arg-type]
+    event = adverse_event_fields()
+    ae = record_adverse_event(session, participant_id="P001", event=event, user=INVESTIGATOR)
     record_qol(
         session,
         participant_id="P001",

@@ -51,8 +51,8 @@ def _small_trial(session: StoreSession) -> dict[str, str]:
     on_day_90(record_lab, date_field="collected_on", **lab)
     qol = {"instrument": "EQ-5D-5L", "visit": "d90", "answers": {"mobility": 2, "vas": 80}}
     on_day_90(record_qol, date_field="answered_on", **qol)
-    ae = adverse_event_fields(participant_id="E2", end_date=SCREEN_DAY + 40 * DAY)
-    record_adverse_event(session, user=INVESTIGATOR, **ae)  # type: ignore[arg-type]
+    ae = adverse_event_fields(end_date=SCREEN_DAY + 40 * DAY)
+    record_adverse_event(session, participant_id="E2", event=ae, user=INVESTIGATOR)
     record_on_day(
         record_outcome, session, "E2", 30, "occurred_on", kind="decompensation", detail="ascites"
     )

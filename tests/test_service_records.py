@@ -78,8 +78,8 @@ def _lab(session: StoreSession, participant_id: str, **overrides: Any) -> int:
 
 def _ae(session: StoreSession, **overrides: Any) -> int:
     """Record a serious variceal haemorrhage (grade 3, day 30) for A001; ``overrides`` win."""
-    fields = adverse_event_fields(participant_id="A001", term="Variceal haemorrhage", **overrides)
-    return record_adverse_event(session, user=INVESTIGATOR, **fields)  # type: ignore[arg-type]
+    event = adverse_event_fields(term="Variceal haemorrhage", **overrides)
+    return record_adverse_event(session, participant_id="A001", event=event, user=INVESTIGATOR)
 
 
 def _outcome(session: StoreSession, participant_id: str, kind: str, day: int, **extra: Any) -> int:

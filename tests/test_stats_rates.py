@@ -15,6 +15,9 @@ from scipy import stats as sps
 from hepatrial.exceptions import ConvergenceError, ExclusionWarning
 from hepatrial.stats import rate_ratio
 from hepatrial.stats._negbin import fit_negative_binomial, loglik
+from hepatrial.stats.rates import RateColumns
+
+SAE = RateColumns(events="sae", exposure="years", group="arm")
 
 
 def _participants(seed: int, n: int = 60, theta: float = 1.5) -> pd.DataFrame:
@@ -43,7 +46,7 @@ def test_hand_computed_poisson() -> None:
 
 def test_per_participant_poisson_equals_aggregated() -> None:
     d = _participants(1)
-    per = rate_ratio(d, events="sae", exposure="years", group="arm", reference="control")
+    per = rate_ratio(d, columns=SAE, reference="control")
     msc, ctl = d[d.arm == "MSC"], d[d.arm == "control"]
     agg = rate_ratio(msc.sae.sum(), msc.years.sum(), ctl.sae.sum(), ctl.years.sum())
     assert per.labels == ("MSC", "control")
@@ -54,8 +57,8 @@ def test_per_participant_poisson_equals_aggregated() -> None:
 
 def test_negative_binomial_is_wider_than_poisson_on_overdispersed_counts() -> None:
     d = _participants(2, n=200, theta=0.8)
-    nb = rate_ratio(d, events="sae", exposure="years", group="arm", method="negative-binomial")
-    pois = rate_ratio(d, events="sae", exposure="years", group="arm")
+    nb = rate_ratio(d, columns=SAE, method="negative-binomial")
+    pois = rate_ratio(d, columns=SAE)
     assert nb.theta is not None and 0.3 < nb.theta < 2.5
     assert nb.log_rate_ratio_se > pois.log_rate_ratio_se
     assert len(nb.summary) == 1
@@ -82,14 +85,18 @@ def test_no_overdispersion_is_reported() -> None:
     d["ae"] = rng.poisson(2.0, 200)
     d.loc[:, "ae"] = np.tile([2, 2, 2, 2, 3, 1], 34)[:200]  # underdispersed counts
     with pytest.raises(ConvergenceError, match="no overdispersion"):
-        rate_ratio(d, events="ae", exposure="years", group="arm", method="negative-binomial")
+        rate_ratio(
+            d,
+            columns=RateColumns(events="ae", exposure="years", group="arm"),
+            method="negative-binomial",
+        )
 
 
 def test_missing_rows_are_counted() -> None:
     d = _participants(5)
     d.loc[[1, 2], "years"] = np.nan
     with pytest.warns(ExclusionWarning, match="2 of 60 rows excluded"):
-        r = rate_ratio(d, events="sae", exposure="years", group="arm")
+        r = rate_ratio(d, columns=SAE)
     assert r.n == 58 and r.exclusions[0].reason == "missing years"
     assert r.provenance["exclusions"] == "2 (missing years)"
 
@@ -105,11 +112,9 @@ def test_missing_rows_are_counted() -> None:
             "one row per participant",
         ),
         (lambda: rate_ratio(1, 3.0, 2, 10.0, method="zip"), "method='zip' is not one of"),
-        (lambda: rate_ratio(_participants(6), events="sae"), "name the columns"),
+        (lambda: rate_ratio(_participants(6)), "name the columns"),
         (
-            lambda: rate_ratio(
-                _participants(6).assign(years=0.0), events="sae", exposure="years", group="arm"
-            ),
+            lambda: rate_ratio(_participants(6).assign(years=0.0), columns=SAE),
             "years must be positive person-time",
         ),  # fmt: skip
     ],

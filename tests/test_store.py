@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_unmigrated_store_and_unknown_url_are_refused(tmp_path: Path) -> None:
 
 def test_database_refuses_impossible_adverse_events(session: StoreSession) -> None:
     """Check constraints hold even for a write that bypasses the service's checks."""
-    base = adverse_event_fields(participant_id="Z1", start_date=dt.date(2026, 1, 2))
+    base = {"participant_id": "Z1", **asdict(adverse_event_fields(start_date=dt.date(2026, 1, 2)))}
     del base["grade"]
     with write_operation(session, ADMIN):
         session.execute(
@@ -80,9 +81,9 @@ def test_database_refuses_impossible_adverse_events(session: StoreSession) -> No
         )
     for bad in ({"grade": 6}, {"grade": 2, "end_date": dt.date(2026, 1, 1)}):
         with pytest.raises(IntegrityError), write_operation(session, ADMIN):
-            session.add(AdverseEvent(**base, **bad))  # type: ignore[arg-type]
+            session.add(AdverseEvent(**{**base, **bad}))  # type: ignore[arg-type]
 
 
 def test_foreign_keys_are_enforced(session: StoreSession) -> None:
     with pytest.raises(IntegrityError), write_operation(session, ADMIN):
-        session.add(AdverseEvent(**adverse_event_fields(participant_id="nobody")))  # type: ignore[arg-type]
+        session.add(AdverseEvent(participant_id="nobody", **asdict(adverse_event_fields())))

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from hepatrial.design import (
+    AccrualPlan,
     events_survival,
     gs_boundaries,
     n_mean_difference,
@@ -135,10 +136,12 @@ def test_survival(record: dict[str, Any]) -> None:
     size = n_survival(
         **common,
         median_control=args["median_control"],
-        accrual_time=args["accrual_time"],
-        follow_up=args["follow_up"],
-        dropout_rate=args["dropout_rate"],
-        dropout_time=12.0,
+        accrual=AccrualPlan(
+            accrual_time=args["accrual_time"],
+            follow_up=args["follow_up"],
+            dropout_rate=args["dropout_rate"],
+            dropout_time=12.0,
+        ),
     )
     _close(size.events, values["events"], 1e-10, call, "eventsFixed")
     _close(size.n_total, values["n_total"], 1e-10, call, "nFixed")

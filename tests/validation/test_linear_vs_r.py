@@ -19,6 +19,7 @@ import pytest
 from _linear_fixtures import reference_figures
 
 from hepatrial.stats import change_from_baseline, compare_proportions, rate_ratio
+from hepatrial.stats.rates import RateColumns
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLOSED = 1e-10
@@ -205,7 +206,9 @@ def test_negative_binomial_matches_glm_nb(r: dict[tuple[str, str], float]) -> No
     (se_theta_at_theta), compared at 1e-6."""
     data = pd.read_csv(FIXTURES / "linear_rates_pbcseq.csv")
     result = rate_ratio(
-        data, events="ascites_visits", exposure="years", group="arm", method="negative-binomial"
+        data,
+        columns=RateColumns(events="ascites_visits", exposure="years", group="arm"),
+        method="negative-binomial",
     )
     assert result.labels == ("placebo", "D-penicillamine")
     assert math.log(result.estimate) == pytest.approx(r["negbin", "log_rate_ratio"], rel=1e-6)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 
 # The design and simulation modules (SciPy and friends) are imported inside the commands that
 # use them, so that every other command of the line starts without loading them.
+
+# The enumerated options as Literal types: Typer offers them as choices (and refuses anything
+# else before a command runs) and mypy checks that each is a value the library accepts, which
+# the options' former ``str`` type could not show. They are spelled here rather than imported
+# from hepatrial.design and hepatrial.simulate, which would load SciPy at start-up.
+Spending = Literal["obf", "pocock"]
+Futility = Literal["none", "obf", "pocock"]
+Backend = Literal["local", "dask"]
 
 ENDPOINTS = {"match": ("ddmeld",), "msc-aclf": ("survival", "infection")}
 
@@ -36,7 +44,7 @@ def _table(title: str, rows: list[tuple[str, str]]) -> Table:
 
 
 def _group_sequential(
-    looks: int, alpha: float, power: float, spending: str, futility: str
+    looks: int, alpha: float, power: float, spending: Spending, futility: Futility
 ) -> GsBoundaries | None:
     from hepatrial.design import gs_boundaries
 
@@ -45,9 +53,9 @@ def _group_sequential(
     return gs_boundaries(
         k=looks,
         alpha=alpha,
-        spending=spending,  # type: ignore[arg-type]
+        spending=spending,
         beta=1.0 - power,
-        futility=futility,  # type: ignore[arg-type]
+        futility=futility,
     )
 
 
@@ -147,8 +155,8 @@ def design_command(
     power: Annotated[float, typer.Option(min=0.5, max=0.999, help="Target power.")] = 0.8,
     alpha: Annotated[float, typer.Option(min=1e-6, max=0.5, help="Two-sided level.")] = 0.05,
     looks: Annotated[int, typer.Option(min=1, max=10, help="Analyses incl. final.")] = 1,
-    spending: Annotated[str, typer.Option(help="obf or pocock alpha spending.")] = "obf",
-    futility: Annotated[str, typer.Option(help="none, obf or pocock beta spending.")] = "none",
+    spending: Annotated[Spending, typer.Option(help="Alpha-spending function.")] = "obf",
+    futility: Annotated[Futility, typer.Option(help="Beta spending for futility.")] = "none",
 ) -> None:
     """Sample size, assurance and group-sequential size from a seed trial's published effect."""
     if source not in ENDPOINTS or endpoint not in ENDPOINTS[source]:
@@ -236,12 +244,12 @@ def simulate_command(
         float | None, typer.Option(min=0.01, help="Participants per month (default: model).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Root seed; same seed, same results.")] = 20_260_511,
-    backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
+    backend: Annotated[Backend, typer.Option(help="Local processes or a Dask cluster.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Local processes.")] = None,
     looks: Annotated[int, typer.Option(min=1, max=10, help="Group-sequential looks.")] = 1,
-    spending: Annotated[str, typer.Option(help="obf or pocock alpha spending.")] = "obf",
-    futility: Annotated[str, typer.Option(help="none, obf or pocock beta spending.")] = "none",
+    spending: Annotated[Spending, typer.Option(help="Alpha-spending function.")] = "obf",
+    futility: Annotated[Futility, typer.Option(help="Beta spending for futility.")] = "none",
     beta: Annotated[float, typer.Option(min=0.01, max=0.5, help="Beta for futility.")] = 0.2,
     max_events: Annotated[int | None, typer.Option(min=1, help="Events at the final look.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")] = Path(
@@ -258,8 +266,8 @@ def simulate_command(
         boundaries = gs_boundaries(
             k=looks,
             alpha=alpha,
-            spending=spending,  # type: ignore[arg-type]
-            futility=futility,  # type: ignore[arg-type]
+            spending=spending,
+            futility=futility,
             beta=beta if futility != "none" else None,
         )
     scenarios = [
@@ -286,7 +294,7 @@ def simulate_command(
             scenarios,
             trials=trials,
             seed=seed,
-            backend=backend,  # type: ignore[arg-type]
+            backend=backend,
             workers=workers,
             scheduler=scheduler,
             progress=lambda done, total: bar.update(task, completed=done, total=total),

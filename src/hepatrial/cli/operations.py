@@ -338,9 +338,7 @@ def record_ae(
 ) -> None:
     """Record an adverse event."""
     with _store(db) as session:
-        ae_id = service.record_adverse_event(
-            session,
-            participant_id=participant,
+        event = service.AdverseEventFields(
             term=term,
             system_organ_class=soc,
             grade=grade,
@@ -350,7 +348,9 @@ def record_ae(
             outcome=outcome,
             start_date=_date(start, "--start"),
             end_date=None if end is None else _date(end, "--end"),
-            user=user,
+        )
+        ae_id = service.record_adverse_event(
+            session, participant_id=participant, event=event, user=user
         )
     _done(f"recorded adverse event #{ae_id} for {participant}")
 

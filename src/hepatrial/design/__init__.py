@@ -16,9 +16,15 @@ from hepatrial.design.sample_size import (
     n_mean_difference,
     n_proportions,
 )
-from hepatrial.design.survival import SurvivalSampleSize, event_probability, n_survival
+from hepatrial.design.survival import (
+    AccrualPlan,
+    SurvivalSampleSize,
+    event_probability,
+    n_survival,
+)
 
 __all__ = [
+    "AccrualPlan",
     "AssuranceResult",
     "EventsResult",
     "GsBoundaries",

@@ -51,6 +51,33 @@ def event_probability(
 
 
 @dataclass(frozen=True)
+class AccrualPlan:
+    """Uniform accrual, follow-up after the last entry and exponential dropout (one time unit).
+
+    Attributes
+    ----------
+    accrual_time : float
+        Accrual duration A (e.g. months); participants enter uniformly over [0, A].
+    follow_up : float
+        Follow-up F after the last participant enters (may be 0); the analysis is at A + F.
+    dropout_rate : float
+        Probability of dropping out by ``dropout_time`` (exponential, same in both arms).
+    dropout_time : float
+        Time at which ``dropout_rate`` applies (rpact's ``dropoutTime``, default 12).
+
+    Examples
+    --------
+    >>> AccrualPlan(accrual_time=24, follow_up=6, dropout_rate=0.05)
+    AccrualPlan(accrual_time=24, follow_up=6, dropout_rate=0.05, dropout_time=12.0)
+    """
+
+    accrual_time: float
+    follow_up: float
+    dropout_rate: float = 0.0
+    dropout_time: float = 12.0
+
+
+@dataclass(frozen=True)
 class SurvivalSampleSize(RenderedResult):
     """Events and participants for a survival trial with accrual and follow-up."""
 
@@ -95,12 +122,9 @@ class SurvivalSampleSize(RenderedResult):
 def n_survival(
     *,
     hr: float,
+    accrual: AccrualPlan,
     median_control: float | None = None,
     hazard_control: float | None = None,
-    accrual_time: float,
-    follow_up: float,
-    dropout_rate: float = 0.0,
-    dropout_time: float = 12.0,
     alpha: float = 0.05,
     power: float = 0.8,
     method: EventsMethod = "schoenfeld",
@@ -116,16 +140,18 @@ def n_survival(
     ----------
     hr : float
         Hazard ratio treatment / control.
+    accrual : AccrualPlan
+        Accrual duration, additional follow-up and dropout, in one time unit (e.g. months).
     median_control, hazard_control : float
-        Control-arm median survival time or hazard (give exactly one); time unit as below.
-    accrual_time, follow_up : float
-        Accrual duration and additional follow-up, in one time unit (e.g. months).
-    dropout_rate : float
-        Probability of dropping out by ``dropout_time`` (exponential, same in both arms).
-    dropout_time : float
-        Time at which ``dropout_rate`` applies (rpact's ``dropoutTime``, default 12).
+        Control-arm median survival time or hazard (give exactly one); time unit as above.
     alpha, power, method, sided, ratio
         As in :func:`events_survival`.
+
+    Examples
+    --------
+    >>> plan = AccrualPlan(accrual_time=24, follow_up=6)
+    >>> n_survival(hr=0.53, median_control=6, accrual=plan).n_per_arm
+    54
     """
     if (median_control is None) == (hazard_control is None):
         raise ValueError("give exactly one of median_control= or hazard_control=")
@@ -133,6 +159,8 @@ def n_survival(
         lam2 = math.log(2.0) / check_positive("median_control", float(median_control or 0.0))
     else:
         lam2 = check_positive("hazard_control", hazard_control)
+    accrual_time, follow_up = accrual.accrual_time, accrual.follow_up
+    dropout_rate, dropout_time = accrual.dropout_rate, accrual.dropout_time
     eta = 0.0
     if dropout_rate:
         eta = -math.log(1.0 - check_probability("dropout_rate", dropout_rate)) / check_positive(

@@ -19,6 +19,7 @@ from hepatrial.service.randomization import (
 )
 from hepatrial.service.records import (
     WITHDRAWAL_REASONS,
+    AdverseEventFields,
     record_adverse_event,
     record_discontinuation,
     record_outcome,
@@ -34,6 +35,7 @@ from hepatrial.service.trials import TrialInfo, add_site, add_user, create_trial
 __all__ = [
     "TABLE_NAMES",
     "WITHDRAWAL_REASONS",
+    "AdverseEventFields",
     "DataQualityReport",
     "DueItem",
     "DueSchedule",

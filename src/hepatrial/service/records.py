@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -244,20 +245,50 @@ def _adverse_event_problems(
     return problems
 
 
+@dataclass(frozen=True)
+class AdverseEventFields:
+    """What is recorded about one adverse event (the edit checks run when it is recorded).
+
+    Attributes
+    ----------
+    term : str
+        Reported term (MedDRA lowest-level or preferred term), e.g. ``"Ascites"``.
+    system_organ_class : str
+        MedDRA system organ class, e.g. ``"Gastrointestinal disorders"``.
+    grade : int
+        CTCAE grade 1-5 (5: death related to the event).
+    serious, related, liver_related : bool
+        Serious (ICH E2A), related to the study treatment, related to the liver disease.
+    outcome : str
+        CDISC AEOUT term in lower case (:data:`hepatrial.store.records.AE_OUTCOMES`); grade 5
+        goes with ``"fatal"``.
+    start_date, end_date : datetime.date
+        Onset and resolution (``None`` while ongoing).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> AdverseEventFields(
+    ...     term="Ascites", system_organ_class="Gastrointestinal disorders", grade=3,
+    ...     serious=True, related=False, liver_related=True, outcome="recovered",
+    ...     start_date=dt.date(2026, 3, 1),
+    ... ).end_date is None
+    True
+    """
+
+    term: str
+    system_organ_class: str
+    grade: int
+    serious: bool
+    related: bool
+    liver_related: bool
+    outcome: str
+    start_date: dt.date
+    end_date: dt.date | None = None
+
+
 def record_adverse_event(
-    session: Session,
-    *,
-    participant_id: str,
-    term: str,
-    system_organ_class: str,
-    grade: int,
-    serious: bool,
-    related: bool,
-    liver_related: bool,
-    outcome: str,
-    start_date: dt.date,
-    user: str,
-    end_date: dt.date | None = None,
+    session: Session, *, participant_id: str, event: AdverseEventFields, user: str
 ) -> int:
     """Record an adverse event (CTCAE grade 1-5); return its id.
 
@@ -265,30 +296,30 @@ def record_adverse_event(
     outcome ``"fatal"`` (or the reverse), an end before the start, a start before screening,
     after today or after death, and a term carrying personal data (a name, a phone number).
     """
-    problems = _adverse_event_problems(grade, outcome, start_date, end_date)
-    problems += _texts(term=term, system_organ_class=system_organ_class)
+    problems = _adverse_event_problems(event.grade, event.outcome, event.start_date, event.end_date)
+    problems += _texts(term=event.term, system_organ_class=event.system_organ_class)
     with write_operation(session, user):
         clinical_participant(session, user, participant_id, "recording an adverse event")
         problems += life_cycle_problems(
-            session, participant_id, "adverse_event", "start_date", start_date
+            session, participant_id, "adverse_event", "start_date", event.start_date
         )
-        if end_date is not None:
+        if event.end_date is not None:
             ending = life_cycle_problems(
-                session, participant_id, "adverse_event", "end_date", end_date
+                session, participant_id, "adverse_event", "end_date", event.end_date
             )
             problems += [p for p in ending if p.rule in ("date.future", "date.after_death")]
         refuse_hard(problems)
         row = AdverseEvent(
             participant_id=participant_id,
-            term=term.strip(),
-            system_organ_class=system_organ_class.strip(),
-            grade=grade,
-            serious=bool(serious),
-            related=bool(related),
-            liver_related=bool(liver_related),
-            outcome=outcome,
-            start_date=start_date,
-            end_date=end_date,
+            term=event.term.strip(),
+            system_organ_class=event.system_organ_class.strip(),
+            grade=event.grade,
+            serious=bool(event.serious),
+            related=bool(event.related),
+            liver_related=bool(event.liver_related),
+            outcome=event.outcome,
+            start_date=event.start_date,
+            end_date=event.end_date,
         )
         session.add(row)
         session.flush()
@@ -470,6 +501,7 @@ def record_discontinuation(
 
 __all__ = [
     "WITHDRAWAL_REASONS",
+    "AdverseEventFields",
     "record_adverse_event",
     "record_discontinuation",
     "record_outcome",

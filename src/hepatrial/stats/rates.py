@@ -4,7 +4,8 @@ For "adverse events per participant-year". Two call forms:
 
 * aggregated counts, ``rate_ratio(events1, person_time1, events2, person_time2)``: group 1
   over group 2, Poisson only (a negative binomial model needs each participant's count);
-* one row per participant, ``rate_ratio(data, events=..., exposure=..., group=...)``: the
+* one row per participant, ``rate_ratio(data, columns=RateColumns(events=..., exposure=...,
+  group=...))``: the
   other level over the reference level (default: the first sorted level), Poisson on the
   summed counts or ``method="negative-binomial"`` on the individual counts.
 """
@@ -234,18 +235,44 @@ def _negative_binomial(
     }
 
 
+@dataclass(frozen=True)
+class RateColumns:
+    """Columns of a table with one row per participant, for :func:`rate_ratio`.
+
+    Attributes
+    ----------
+    events : str
+        Count of events per participant (a non-negative whole number).
+    exposure : str
+        Person-time at risk (> 0), e.g. participant-years.
+    group : str
+        The arm.
+
+    Examples
+    --------
+    >>> RateColumns(events="sae", exposure="years", group="arm")
+    RateColumns(events='sae', exposure='years', group='arm')
+    """
+
+    events: str
+    exposure: str
+    group: str
+
+
 def _per_participant(
     data: Any,
     *,
-    events: str | None,
-    exposure: str | None,
-    group: str | None,
+    columns: RateColumns | None,
     method: RateMethod,
     reference: Any | None,
     conf_level: float,
 ) -> RateRatioResult:
-    if events is None or exposure is None or group is None:
-        raise ValueError("with a data table, name the columns: events=, exposure= and group=")
+    if columns is None:
+        raise ValueError(
+            "with a data table, name the columns: "
+            "columns=RateColumns(events=..., exposure=..., group=...)"
+        )
+    events, exposure, group = columns.events, columns.exposure, columns.group
     people = _participants(data, events, exposure, group, reference)
     frame, mask = people.frame, people.indicator == 1.0
     counts = frame[events].to_numpy(dtype=np.float64)
@@ -278,9 +305,7 @@ def rate_ratio(
     events2: float | None = None,
     person_time2: float | None = None,
     *,
-    events: str | None = None,
-    exposure: str | None = None,
-    group: str | None = None,
+    columns: RateColumns | None = None,
     method: RateMethod = "poisson",
     reference: Any | None = None,
     conf_level: float = 0.95,
@@ -307,8 +332,8 @@ def rate_ratio(
     events1, person_time1, events2, person_time2
         Aggregated form: events and person-time (e.g. participant-years) of groups 1 and 2.
         Or pass a DataFrame (one row per participant) as the first argument with
-    events, exposure, group
-        the column names of the event count, the person-time at risk (> 0) and the arm.
+    columns
+        the names of its event count, person-time at risk (> 0) and arm columns.
     method
         ``"poisson"`` or ``"negative-binomial"``.
     reference
@@ -328,13 +353,12 @@ def rate_ratio(
         raise ValueError(f"method={method!r} is not one of ['poisson', 'negative-binomial']")
     if isinstance(events1, pd.DataFrame | Mapping):
         return _per_participant(
-            events1, events=events, exposure=exposure, group=group, method=method,
-            reference=reference, conf_level=level,
-        )  # fmt: skip
+            events1, columns=columns, method=method, reference=reference, conf_level=level
+        )
     if method != "poisson":
         raise ValueError(
             "method='negative-binomial' needs one row per participant: call "
-            "rate_ratio(data, events=..., exposure=..., group=..., method='negative-binomial')"
+            "rate_ratio(data, columns=RateColumns(...), method='negative-binomial')"
         )
     if person_time1 is None or events2 is None or person_time2 is None:
         raise ValueError("give events1, person_time1, events2 and person_time2")
