@@ -137,12 +137,10 @@ def unknown_participant(participant_id: str) -> NotFoundError:
 
 
 def refuse_other_site(user: UserLike | None, participant_id: str, participant_site: str) -> None:
-    """Refuse a site-bound ``user`` acting on a participant of another site."""
+    """Refuse a site-bound ``user`` acting on a participant of another site: for them that
+    participant does not exist, so the refusal is the one for an unknown code."""
     if user is not None and user.site_code is not None and user.site_code != participant_site:
-        raise NotAllowedError(
-            f"user={user.id!r} works at site {user.site_code!r} and may not act on participant "
-            f"{participant_id!r} of site {participant_site!r}"
-        )
+        raise unknown_participant(participant_id)
 
 
 def protocol_yaml(protocol: Protocol) -> str:
