@@ -8,6 +8,7 @@ formulas written in each test (binomial KM interval, Pearson chi-square).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import math
 from pathlib import Path
@@ -286,3 +287,71 @@ def test_an_estimator_that_does_not_converge_is_reported(match_run, monkeypatch)
         elf.status == "not run" and elf.note == "did not converge: REML stopped at a saddle point"
     )
     assert results.result("delta_meld_d90").status == "done"
+
+
+@pytest.mark.parametrize("error", [ValueError, TypeError])
+def test_a_bug_inside_an_estimator_stops_the_plan(match_run, monkeypatch, error) -> None:  # type: ignore[no-untyped-def]
+    """Only the domain errors that mean "these data do not allow it" become "not run": a
+    ValueError or TypeError from a bug in an estimator propagates with its traceback."""
+    ancova = importlib.import_module("hepatrial.stats.ancova")  # the module, not the function
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise error("bug")
+
+    monkeypatch.setattr(ancova, "_ancova_engine", broken)
+    _, adam, _ = match_run
+    with pytest.raises(error, match="^bug$"):
+        run_plan(adam, load_protocol("match"))
+
+
+def test_too_few_values_for_an_estimator_is_reported_as_not_run_with_the_reason(match_run) -> None:  # type: ignore[no-untyped-def]
+    """Three participants with a day-90 MELD (two macrophage, one standard care): ANCOVA has
+    no residual df and the t-test has one change in an arm; both are reported, not raised."""
+    import dataclasses
+
+    _, adam, _ = match_run
+    lb = adam.adlb
+    day90 = lb[(lb["PARAMCD"] == "MELD") & (lb["AVISIT"] == "d90")]
+    keep = pd.concat(
+        [
+            day90[day90["ARMCD"] == "macrophage"].iloc[:2],
+            day90[day90["ARMCD"] != "macrophage"].iloc[:1],
+        ]
+    )
+    few = dataclasses.replace(adam, adlb=lb.drop(day90.index.difference(keep.index)))
+    results = run_plan(few, load_protocol("match"))
+    ancova, t_test = (results.result("delta_meld_d90", e) for e in ("ancova", "t-test"))
+    assert (ancova.status, t_test.status) == ("not run", "not run")
+    assert ancova.note == (
+        "cannot be estimated from these data: "
+        "3 complete rows cannot estimate 3 coefficients and a variance"
+    )
+    assert "each arm needs at least 2 observed" in t_test.note
+    assert ancova.estimate is None and ancova.dataset_hash == few.content_hash
+
+
+def test_every_protocol_estimator_is_registered() -> None:
+    from typing import get_args
+
+    from hepatrial.analysis import estimates
+    from hepatrial.protocol.models import Estimator
+
+    tables = (estimates.CHANGE_METHODS, estimates.TIME_TO_EVENT, estimates.PROPORTION_TESTS)
+    registered = [name for table in tables for name in table]
+    assert len(registered) == len(set(registered))
+    # poisson (count) and mmrm (repeated measures) have one estimator per kind; gray is a test
+    assert set(registered) | {"poisson", "mmrm", "gray"} == set(get_args(Estimator))
+
+
+def test_a_logrank_estimator_reports_the_kaplan_meier_comparison(msc_run) -> None:  # type: ignore[no-untyped-def]
+    from hepatrial.protocol import protocol_from_dict
+
+    adam, results = msc_run
+    data = load_protocol("msc-aclf").model_dump(mode="json")
+    data["endpoints"][0]["additional"].append(
+        {"role": "supportive", "estimator": "logrank", "population": "itt"}
+    )
+    result = run_plan(adam, protocol_from_dict(data)).result("survival_24w", "logrank")
+    km = results.result("survival_24w")
+    assert result.status == "done" and km.estimator == "kaplan_meier"
+    assert (result.estimate, result.p_value) == (km.estimate, km.p_value)

@@ -38,7 +38,7 @@ def test_hand_computed_poisson() -> None:
     table = sps.binom.pmf(np.arange(15), 14, p)
     expected = table[table <= table[10] * (1 + 1e-7)].sum()
     assert r.p_value == pytest.approx(expected, rel=1e-12)
-    assert r.log_rate_ratio_se == pytest.approx(math.sqrt(0.35), rel=1e-14)
+    assert r.se == pytest.approx(math.sqrt(0.35), rel=1e-14)
     assert r.rates == pytest.approx((10 / 40.5, 4 / 41.25))
     assert r.summary["contrast"].tolist() == ["control / MSC"] * 2
     assert repr(r).startswith("RateRatioResult(control / MSC = 2.546")
@@ -60,7 +60,7 @@ def test_negative_binomial_is_wider_than_poisson_on_overdispersed_counts() -> No
     nb = rate_ratio(d, columns=SAE, method="negative-binomial")
     pois = rate_ratio(d, columns=SAE)
     assert nb.theta is not None and 0.3 < nb.theta < 2.5
-    assert nb.log_rate_ratio_se > pois.log_rate_ratio_se
+    assert nb.se > pois.se
     assert len(nb.summary) == 1
 
 

@@ -118,6 +118,16 @@ class DataCheckError(HepatrialError, ValueError):
     """Analysis input failed its data checks; the message lists every problem found."""
 
 
+class NotEstimableError(HepatrialError, ValueError):
+    """The data do not allow the estimate asked for, although every value in them is valid.
+
+    Too few records or events (no event at all for a Cox model, fewer complete rows than
+    coefficients), a single level where two are compared, collinear columns, no event in either
+    group of a rate ratio. The analysis plan reports such an analysis as "not run" with the
+    message; an invalid argument or value is a plain ``ValueError`` and stops it.
+    """
+
+
 class MissingExtraError(HepatrialError, ImportError):
     """An optional capability was asked for whose extra is not installed (``hepatrial[dask]``)."""
 

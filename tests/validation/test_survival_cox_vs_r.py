@@ -49,7 +49,7 @@ def test_cox_coefficients_and_se_match_coxph(name: str) -> None:
     result = _fit(case)
     assert len(result.coef) == len(case["terms"])
     _close(result.coef, case["coef"])
-    _close(result.se, case["se"])
+    _close(result.terms["se"], case["se"])
     if "se_model" in case:
         _close(result.se_model, case["se_model"])
     assert result.n == case["n"] and result.n_events == case["nevent"]
@@ -72,7 +72,7 @@ def test_cox_agrees_with_r_well_beyond_the_stated_tolerance() -> None:
     case = COX_CASES["pbc_arm_adjusted"]
     result = _fit(case)
     _close(result.coef, case["coef"], rtol=1e-8)
-    _close(result.se, case["se"], rtol=1e-8)
+    _close(result.terms["se"], case["se"], rtol=1e-8)
 
 
 def test_cox_exclusions_match_r_na_action() -> None:

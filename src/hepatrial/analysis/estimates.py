@@ -2,15 +2,17 @@
 
 Handlers receive the plan context and one :class:`~hepatrial.analysis.plan.Analysis` and return
 an :class:`~hepatrial.analysis.plan.EndpointResult`; every estimate comes from
-:mod:`hepatrial.stats`.
+:mod:`hepatrial.stats` and is read through the :class:`~hepatrial.stats.results.Result`
+protocol (:func:`from_fit`). The protocol's estimator names map onto the statistics through the
+typed tables :data:`CHANGE_METHODS`, :data:`TIME_TO_EVENT` and :data:`PROPORTION_TESTS`;
+:data:`HANDLERS` maps each endpoint kind onto its handler.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable
-from typing import Any, Literal, cast
+from typing import Any, Final, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -20,9 +22,56 @@ from hepatrial.analysis.adtte import PARAMS
 from hepatrial.analysis.labs import paramcd_for
 from hepatrial.analysis.results import TTE_PARAMS, Analysis, Context, EndpointResult, base_result
 from hepatrial.exceptions import DataCheckError
-from hepatrial.stats._common import Exclusion
+from hepatrial.protocol.models import EndpointKind, Estimator
+from hepatrial.stats.ancova import Method as ChangeMethod
+from hepatrial.stats.ancova import change_from_baseline as compare_changes
+from hepatrial.stats.competing import cumulative_incidence, fine_gray, gray_test
+from hepatrial.stats.cox import cox_ph
+from hepatrial.stats.logrank import logrank
+from hepatrial.stats.mmrm import mmrm
+from hepatrial.stats.proportions import Test as ProportionTest
+from hepatrial.stats.proportions import compare_proportions
+from hepatrial.stats.rates import rate_ratio
+from hepatrial.stats.results import Exclusion, Result
+from hepatrial.stats.survival import kaplan_meier
 
 ConfType = Literal["plain", "log", "log-log"]
+Handler = Callable[[Context, Analysis], EndpointResult]
+TimeToEventAnalysis = Callable[[Context, Analysis, pd.DataFrame, float], EndpointResult]
+
+CHANGE_METHODS: Final[dict[Estimator, ChangeMethod]] = {
+    "ancova": "ancova",
+    "t-test": "t-test",
+    "welch": "welch",
+}
+"""Estimators of a change-from-baseline endpoint: the method of
+:func:`hepatrial.stats.change_from_baseline` each one runs."""
+
+PROPORTION_TESTS: Final[dict[Estimator, ProportionTest]] = {
+    "chisq": "chisq",
+    "chisq-yates": "chisq-yates",
+    "fisher": "fisher",
+}
+"""Estimators of a binary endpoint: the test of :func:`hepatrial.stats.compare_proportions`."""
+
+
+def from_fit(ctx: Context, a: Analysis, fit: Result, **values: Any) -> EndpointResult:
+    """An endpoint result read from any stats result: its main effect, records and method.
+
+    ``values`` override what the fit gives (the endpoint's own ``n``, exclusions counted
+    against the analysis population, a fuller note).
+    """
+    read: dict[str, Any] = {
+        "estimate": fit.estimate,
+        "ci_low": fit.ci_low,
+        "ci_high": fit.ci_high,
+        "p_value": fit.p_value,
+        "exclusions": fit.exclusions,
+        "note": fit.method,
+    }
+    if fit.n is not None:
+        read["n"] = fit.n
+    return base_result(ctx, a, **(read | values))
 
 
 def _visit_day(ctx: Context, visit_id: str) -> int:
@@ -45,8 +94,6 @@ def _missing_reasons(
 
 def change_from_baseline(ctx: Context, a: Analysis) -> EndpointResult:
     """ANCOVA on the change adjusted for baseline, or the pooled / Welch t-test."""
-    from hepatrial.stats import change_from_baseline as estimator
-
     e = a.endpoint
     paramcd = paramcd_for(e.variable)
     visit = e.visits[0]
@@ -65,12 +112,12 @@ def change_from_baseline(ctx: Context, a: Analysis) -> EndpointResult:
             note=f"no analysable ADLB records of {paramcd} at {visit}",
         )
     data = pd.DataFrame({"arm": rows["ARMCD"], "baseline": rows["BASE"], "follow_up": rows["AVAL"]})
-    fit = estimator(
+    fit = compare_changes(
         data,
         baseline="baseline",
         follow_up="follow_up",
         group="arm",
-        method=a.estimator,
+        method=CHANGE_METHODS[a.estimator],
         reference=ctx.control,
         conf_level=a.conf_level,
     )
@@ -78,20 +125,15 @@ def change_from_baseline(ctx: Context, a: Analysis) -> EndpointResult:
         arm: {"n": float(len(g)), "mean_change": float((g["follow_up"] - g["baseline"]).mean())}
         for arm, g in data.groupby("arm")
     }
-    return base_result(
+    return from_fit(
         ctx,
         a,
+        fit,
         estimate_label=f"difference in mean change of {paramcd} day 0→{day} "
         f"({ctx.experimental} − {ctx.control})",
-        estimate=fit.estimate,
-        ci_low=fit.ci_low,
-        ci_high=fit.ci_high,
-        p_value=fit.p_value,
-        n=int(fit.n),
         by_arm=by_arm | {"_fit": {"se": fit.se, "df": float(fit.df)}},
         exclusions=exclusions,
         test=a.estimator,
-        note=f"{fit.method}",
     )
 
 
@@ -108,27 +150,12 @@ def _tte_rows(ctx: Context, a: Analysis) -> pd.DataFrame:
     return rows
 
 
-_STATS_NAMES = {
-    "cox": "cox_ph",
-    "cumulative_incidence": "cumulative_incidence",
-    "fine_gray": "fine_gray",
-}
-
-
 def time_to_event(ctx: Context, a: Analysis) -> EndpointResult:
     """Kaplan-Meier at the horizon with log-rank, Cox hazard ratio, cumulative incidence with
-    Gray's test, or Fine-Gray subdistribution hazard ratio."""
+    Gray's test, or Fine-Gray subdistribution hazard ratio (see :data:`TIME_TO_EVENT`)."""
     rows = _tte_rows(ctx, a)
     horizon = float(a.endpoint.time_horizon_days or rows["AVAL"].max())
-    if a.estimator == "kaplan_meier":
-        return _kaplan_meier(ctx, a, rows, horizon)
-    estimator = getattr(importlib.import_module("hepatrial.stats"), _STATS_NAMES[a.estimator])
-    if a.estimator == "cox":
-        return _cox(ctx, a, rows, estimator)
-    _check_competing(ctx, a)
-    if a.estimator == "fine_gray":
-        return _fine_gray(ctx, a, rows, estimator)
-    return _cumulative_incidence(ctx, a, rows, horizon, estimator)
+    return TIME_TO_EVENT[a.estimator](ctx, a, rows, horizon)
 
 
 def _check_competing(ctx: Context, a: Analysis) -> None:
@@ -144,9 +171,6 @@ def _check_competing(ctx: Context, a: Analysis) -> None:
 
 
 def _kaplan_meier(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float) -> EndpointResult:
-    from hepatrial.stats.logrank import logrank
-    from hepatrial.stats.survival import kaplan_meier
-
     conf_type = a.ci_method or "log"
     if conf_type not in ("plain", "log", "log-log"):
         raise DataCheckError(
@@ -195,19 +219,7 @@ def _wald(estimate: float, se: float, conf_level: float) -> tuple[float, float]:
     return estimate - z * se, estimate + z * se
 
 
-def _treated_effect(fit: Any) -> dict[str, float]:
-    """Hazard ratio, CI and P value of the ``treated`` term of a fitted hazards regression."""
-    return {
-        "estimate": float(fit.hazard_ratio["treated"]),
-        "ci_low": float(fit.ci.loc["treated", "ci_low"]),
-        "ci_high": float(fit.ci.loc["treated", "ci_high"]),
-        "p_value": float(fit.p_value["treated"]),
-    }
-
-
-def _cox(
-    ctx: Context, a: Analysis, rows: pd.DataFrame, estimator: Callable[..., Any]
-) -> EndpointResult:
+def _cox(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float) -> EndpointResult:
     data = pd.DataFrame(
         {
             "time": rows["AVAL"],
@@ -215,24 +227,21 @@ def _cox(
             "treated": (rows["ARMCD"] == ctx.experimental).astype(float),
         }
     )
-    fit = estimator(
-        data, time="time", event="event", covariates=["treated"], conf_level=a.conf_level
-    )
-    return base_result(
+    # the main effect of a proportional-hazards result is its first term: ``treated``
+    fit = cox_ph(data, time="time", event="event", covariates=["treated"], conf_level=a.conf_level)
+    return from_fit(
         ctx,
         a,
+        fit,
         estimate_label=f"hazard ratio ({ctx.experimental} / {ctx.control})",
-        **_treated_effect(fit),
-        n=len(rows),
         note="Cox proportional hazards (Efron ties), Wald CI",
     )
 
 
 def _cumulative_incidence(
-    ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float, estimator: Callable[..., Any]
+    ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float
 ) -> EndpointResult:
-    from hepatrial.stats import gray_test
-
+    _check_competing(ctx, a)
     if not (rows["CRSTAT"] != 0).any():
         return base_result(
             ctx,
@@ -242,7 +251,7 @@ def _cumulative_incidence(
             note=f"no {a.endpoint.variable.replace('_', ' ')} or competing event in either "
             f"arm by day {horizon:g}: every participant is censored",
         )
-    fit = estimator(rows["AVAL"], rows["CRSTAT"], group=rows["ARMCD"])
+    fit = cumulative_incidence(rows["AVAL"], rows["CRSTAT"], group=rows["ARMCD"])
     at = fit.at([horizon])
     by_arm = {}
     for arm in (ctx.experimental, ctx.control):
@@ -279,9 +288,8 @@ def _cumulative_incidence(
     )
 
 
-def _fine_gray(
-    ctx: Context, a: Analysis, rows: pd.DataFrame, estimator: Callable[..., Any]
-) -> EndpointResult:
+def _fine_gray(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float) -> EndpointResult:
+    _check_competing(ctx, a)
     events = rows[rows["CRSTAT"] == 1].groupby("ARMCD").size()
     empty = [arm for arm in (ctx.experimental, ctx.control) if int(events.get(arm, 0)) == 0]
     if empty:
@@ -301,7 +309,7 @@ def _fine_gray(
             "treated": (rows["ARMCD"] == ctx.experimental).astype(float).to_numpy(),
         }
     )
-    fit = estimator(
+    fit = fine_gray(
         data,
         time="time",
         cause="cause",
@@ -309,15 +317,26 @@ def _fine_gray(
         cause_of_interest=1,
         conf_level=a.conf_level,
     )
-    return base_result(
+    return from_fit(
         ctx,
         a,
+        fit,
         estimate_label=f"subdistribution hazard ratio ({ctx.experimental} / {ctx.control})",
-        **_treated_effect(fit),
-        n=len(rows),
         note=f"Fine-Gray regression (cmprsk::crr), sandwich SE, Wald CI; "
         f"{fit.n_events} events, {fit.n_competing} competing",
     )
+
+
+TIME_TO_EVENT: Final[dict[Estimator, TimeToEventAnalysis]] = {
+    "kaplan_meier": _kaplan_meier,
+    # a log-rank "estimator" is the Kaplan-Meier comparison, whose P is the log-rank test's
+    "logrank": _kaplan_meier,
+    "cox": _cox,
+    "cumulative_incidence": _cumulative_incidence,
+    "fine_gray": _fine_gray,
+}
+"""Estimators of a time-to-event endpoint: the analysis of the ADTTE rows (censored at the
+horizon) each one runs."""
 
 
 def participant_flags(ctx: Context, variable: str, horizon: float) -> pd.Series:
@@ -344,8 +363,6 @@ def participant_flags(ctx: Context, variable: str, horizon: float) -> pd.Series:
 def binary(ctx: Context, a: Analysis) -> EndpointResult:
     """Participants with at least one event by the horizon: chi-square (with or without
     Yates) or Fisher's exact test, with the risk difference and its CI."""
-    from hepatrial.stats import compare_proportions
-
     horizon = float(a.endpoint.time_horizon_days or np.inf)
     flags = participant_flags(ctx, a.endpoint.variable, horizon)
     population = ctx.population(a.population)
@@ -359,7 +376,7 @@ def binary(ctx: Context, a: Analysis) -> EndpointResult:
         n1,
         x2,
         n2,
-        test=a.estimator,
+        test=PROPORTION_TESTS[a.estimator],
         conf_level=a.conf_level,
         labels=(ctx.experimental, ctx.control),
     )
@@ -367,15 +384,11 @@ def binary(ctx: Context, a: Analysis) -> EndpointResult:
         arm: {"events": float(x), "n": float(n), "proportion": x / n if n else float("nan")}
         for arm, (x, n) in counts.items()
     }
-    return base_result(
+    return from_fit(
         ctx,
         a,
+        fit,
         estimate_label=f"risk difference ({ctx.experimental} − {ctx.control})",
-        estimate=fit.risk_difference,
-        ci_low=fit.risk_difference_ci_low,
-        ci_high=fit.risk_difference_ci_high,
-        p_value=fit.p_value,
-        n=n1 + n2,
         by_arm=by_arm,
         test=a.estimator,
         note=f"{a.estimator} test; risk difference with Newcombe hybrid score CI",
@@ -384,8 +397,6 @@ def binary(ctx: Context, a: Analysis) -> EndpointResult:
 
 def count(ctx: Context, a: Analysis) -> EndpointResult:
     """Event counts per arm over person-time to the horizon: Poisson rate ratio."""
-    from hepatrial.stats import rate_ratio
-
     horizon = float(a.endpoint.time_horizon_days or np.inf)
     population = ctx.population(a.population)
     ae = ctx.adam.adae
@@ -418,14 +429,11 @@ def count(ctx: Context, a: Analysis) -> EndpointResult:
         conf_level=a.conf_level,
         labels=(ctx.experimental, ctx.control),
     )
-    return base_result(
+    return from_fit(
         ctx,
         a,
+        fit,
         estimate_label=f"rate ratio ({ctx.experimental} / {ctx.control})",
-        estimate=fit.estimate,
-        ci_low=fit.ci_low,
-        ci_high=fit.ci_high,
-        p_value=fit.p_value,
         n=n1 + n2,
         by_arm=by_arm,
         note="exact conditional Poisson test (R poisson.test)",
@@ -433,7 +441,8 @@ def count(ctx: Context, a: Analysis) -> EndpointResult:
 
 
 def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
-    """Mixed model for repeated measures when :func:`hepatrial.stats.mmrm` is available."""
+    """Mixed model for repeated measures (:func:`hepatrial.stats.mmrm`), unstructured
+    covariance; the estimate is the difference at the last visit."""
     paramcd = paramcd_for(a.endpoint.variable)
     lb = ctx.adam.adlb
     population = ctx.population(a.population)
@@ -452,7 +461,6 @@ def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
         return base_result(
             ctx, a, status="not run", note=f"no analysable ADLB records of {paramcd}"
         )
-    mmrm = importlib.import_module("hepatrial.stats.mmrm").mmrm
     data = rows[["USUBJID", "ARMCD", "AVISIT", "CHG", "BASE"]].copy()
     order = [v for v in a.endpoint.visits if v in set(data["AVISIT"])]
     data["AVISIT"] = pd.Categorical(data["AVISIT"], categories=order, ordered=True)
@@ -467,7 +475,6 @@ def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
         conf_level=a.conf_level,
     )
     differences = fit.summary.set_index("visit")
-    last = differences.loc[order[-1]]
     for visit, row in differences.iterrows():
         by_arm[f"difference@{visit}"] = {
             "estimate": float(row["estimate"]),
@@ -475,22 +482,19 @@ def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
             "ci_high": float(row["ci_high"]),
             "p_value": float(row["p_value"]),
         }
-    return base_result(
+    return from_fit(
         ctx,
         a,
+        fit,
         estimate_label=f"MMRM difference in change at {order[-1]} "
         f"({ctx.experimental} − {ctx.control})",
-        estimate=float(last["estimate"]),
-        ci_low=float(last["ci_low"]),
-        ci_high=float(last["ci_high"]),
-        p_value=float(last["p_value"]),
         n=rows["USUBJID"].nunique(),
         by_arm=by_arm,
         note="MMRM, unstructured covariance",
     )
 
 
-HANDLERS: dict[str, Callable[[Context, Analysis], EndpointResult]] = {
+HANDLERS: dict[EndpointKind, Handler] = {
     "change_from_baseline": change_from_baseline,
     "time_to_event": time_to_event,
     "binary": binary,

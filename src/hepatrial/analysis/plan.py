@@ -32,7 +32,7 @@ from hepatrial.analysis.results import (
     PlanResults,
     base_result,
 )
-from hepatrial.exceptions import ConvergenceError, DataCheckError
+from hepatrial.exceptions import ConvergenceError, DataCheckError, NotEstimableError
 from hepatrial.protocol import Protocol
 
 
@@ -96,8 +96,11 @@ def _run_one(ctx: Context, a: Analysis) -> EndpointResult:
     """One analysis, or a "not run" result with the reason when the data cannot support it.
 
     An arm with nobody in the analysis population (early in a trial, or when nobody has been
-    treated yet) and an estimator refusing the data (too few participants or events, no
-    variation) are results to report, not reasons to stop the plan.
+    treated yet) and an estimator refusing the data are results to report, not reasons to stop
+    the plan: :class:`~hepatrial.exceptions.NotEstimableError` (too few participants or events,
+    a single level, no variation), :class:`~hepatrial.exceptions.DataCheckError` (the datasets
+    do not fit the endpoint) and :class:`~hepatrial.exceptions.ConvergenceError`. Any other
+    error, a plain ``ValueError`` included, is a bug and propagates.
     """
     missing = empty_arms(ctx, a.population)
     if missing:
@@ -107,7 +110,7 @@ def _run_one(ctx: Context, a: Analysis) -> EndpointResult:
         return _explain_missing_p(HANDLERS[a.endpoint.kind](ctx, a))
     except ConvergenceError as error:
         return base_result(ctx, a, status="not run", note=f"did not converge: {error}")
-    except (ValueError, DataCheckError) as error:
+    except (NotEstimableError, DataCheckError) as error:
         n = len(ctx.population(a.population))
         return base_result(
             ctx, a, status="not run", n=n, note=f"cannot be estimated from these data: {error}"

@@ -16,7 +16,8 @@ import pandas as pd
 
 from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.protocol import Endpoint, Protocol
-from hepatrial.stats._common import Exclusion
+from hepatrial.protocol.models import Estimator
+from hepatrial.stats.results import Exclusion
 
 POPULATION_FLAGS = {"itt": "ITTFL", "treated": "SAFFL", "per_protocol": "PPROTFL"}
 TTE_PARAMS = {
@@ -34,7 +35,7 @@ class Analysis:
 
     endpoint: Endpoint
     role: str
-    estimator: str
+    estimator: Estimator
     population: str
     ci_method: str | None
     conf_level: float

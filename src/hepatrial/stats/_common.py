@@ -1,37 +1,34 @@
-"""Shared plumbing of the estimators: input coercion, exclusion records and result rendering.
+"""Shared plumbing of the estimators: input coercion and the missing-data policy.
 
 Engines work on plain ``numpy`` arrays; front ends coerce what users pass (lists, arrays, pandas
 Series) through :func:`as_float_array` and report every excluded record through
-:class:`Exclusion`. Results render their ``summary`` DataFrame and never print.
+:class:`~hepatrial.stats.results.Exclusion` (re-exported here with the rendering mixin for the
+modules that import them from this one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+from hepatrial.stats.results import Exclusion, RenderedResult, describe_exclusions
+
+__all__ = [
+    "Exclusion",
+    "FloatArray",
+    "IntArray",
+    "RenderedResult",
+    "as_float_array",
+    "check_same_length",
+    "describe_exclusions",
+    "first_missing",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    """Records left out of an analysis: why, and how many."""
-
-    reason: str
-    count: int
-
-
-def describe_exclusions(exclusions: Sequence[Exclusion]) -> str:
-    """One sentence about excluded records for provenance, or ``"none"``."""
-    if not exclusions:
-        return "none"
-    return "; ".join(f"{item.count} ({item.reason})" for item in exclusions)
 
 
 def first_missing(
@@ -70,19 +67,3 @@ def check_same_length(**arrays: Sequence[Any] | npt.NDArray[Any]) -> int:
         listed = ", ".join(f"{name}={n}" for name, n in lengths.items())
         raise ValueError(f"inputs must have the same length; got {listed}")
     return next(iter(lengths.values()), 0)
-
-
-class RenderedResult:
-    """Mixin for frozen result dataclasses: ``to_text``/``to_html`` render ``summary``."""
-
-    @property
-    def summary(self) -> pd.DataFrame:  # pragma: no cover - every result overrides it
-        raise TypeError(f"{type(self).__name__} does not define a summary")
-
-    def to_text(self) -> str:
-        """The summary as a plain-text table."""
-        return str(self.summary.to_string(index=False))
-
-    def to_html(self) -> str:
-        """The summary as an HTML table."""
-        return str(self.summary.to_html(index=False, border=0, classes="hepatrial-table"))

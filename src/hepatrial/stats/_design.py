@@ -1,4 +1,5 @@
-"""Model frames and design matrices for the regression front ends (Cox, Fine-Gray).
+"""Model frames, design matrices and per-term results of the regression front ends (Cox,
+Fine-Gray).
 
 A model frame keeps the records that are complete in every column the model uses and counts
 the others per column (the first missing column of a record is its reason). Numeric and
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from hepatrial.exceptions import NotEstimableError
 from hepatrial.stats._common import Exclusion, FloatArray, IntArray, first_missing
 from hepatrial.stats._survival_input import warn_exclusions
+from hepatrial.stats.results import ResultBase
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def design_matrix(
         if base not in levels:
             raise ValueError(f"reference {base!r} is not a level of {name}; levels are {levels}")
         if len(levels) < 2:
-            raise ValueError(
+            raise NotEstimableError(
                 f"covariate {name} has a single level {levels}; it cannot be estimated"
             )
         references[name] = base
@@ -128,56 +131,89 @@ def as_names(value: str | Sequence[str] | None) -> list[str]:
 
 def wald_terms(
     coef: FloatArray, se: FloatArray, names: Sequence[str], conf_level: float
-) -> dict[str, Any]:
+) -> pd.DataFrame:
     """Per-term Wald inference of a proportional-hazards model, on the hazard-ratio scale.
 
     ``z = coef / se``, ``p = 2 (1 - Phi(|z|))`` and the interval
     ``exp(coef -/+ q se)`` with ``q = Phi^-1(1 - (1 - conf_level) / 2)``, as R's
-    ``summary.coxph`` and ``summary.crr``. Keys: coef, se, hazard_ratio, ci, z, p_value.
+    ``summary.coxph`` and ``summary.crr``. One row per term (index ``term``), columns
+    coef, hazard_ratio, se, z, p_value, ci_low, ci_high.
     """
     q = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
-    index = pd.Index(list(names), name="term")
     z = coef / se
-    return {
-        "coef": pd.Series(coef, index=index),
-        "se": pd.Series(se, index=index),
-        "hazard_ratio": pd.Series(np.exp(coef), index=index),
-        "ci": pd.DataFrame(
-            {"ci_low": np.exp(coef - q * se), "ci_high": np.exp(coef + q * se)}, index=index
-        ),
-        "z": pd.Series(z, index=index),
-        "p_value": pd.Series(2.0 * norm.sf(np.abs(z)), index=index),
-    }
-
-
-class RatioTerms(Protocol):
-    """A fitted model with the per-term fields of :func:`wald_terms`."""
-
-    @property
-    def coef(self) -> pd.Series: ...
-    @property
-    def se(self) -> pd.Series: ...
-    @property
-    def hazard_ratio(self) -> pd.Series: ...
-    @property
-    def z(self) -> pd.Series: ...
-    @property
-    def p_value(self) -> pd.Series: ...
-    @property
-    def ci(self) -> pd.DataFrame: ...
-
-
-def ratio_summary(result: RatioTerms) -> pd.DataFrame:
-    """One row per term: coef, hazard_ratio, se, z, p_value, ci_low, ci_high."""
     return pd.DataFrame(
         {
-            "term": result.coef.index,
-            "coef": result.coef.to_numpy(),
-            "hazard_ratio": result.hazard_ratio.to_numpy(),
-            "se": result.se.to_numpy(),
-            "z": result.z.to_numpy(),
-            "p_value": result.p_value.to_numpy(),
-            "ci_low": result.ci["ci_low"].to_numpy(),
-            "ci_high": result.ci["ci_high"].to_numpy(),
-        }
+            "coef": coef,
+            "hazard_ratio": np.exp(coef),
+            "se": se,
+            "z": z,
+            "p_value": 2.0 * norm.sf(np.abs(z)),
+            "ci_low": np.exp(coef - q * se),
+            "ci_high": np.exp(coef + q * se),
+        },
+        index=pd.Index(list(names), name="term"),
     )
+
+
+class RatioTerms(ResultBase):
+    """Fields and properties shared by the proportional-hazards results (Cox, Fine-Gray).
+
+    ``terms`` holds one row per model term; the main effect (``estimate``, ``se``, ``ci_low``,
+    ``ci_high``, ``p_value``) is the first term, so put the treatment first: its hazard ratio
+    and interval, the SE of its coefficient (log hazard ratio) and its Wald P.
+    """
+
+    terms: pd.DataFrame
+
+    @property
+    def coef(self) -> pd.Series:
+        """Coefficient (log hazard ratio) per term."""
+        return self.terms["coef"]
+
+    @property
+    def hazard_ratio(self) -> pd.Series:
+        """Hazard ratio ``exp(coef)`` per term."""
+        return self.terms["hazard_ratio"]
+
+    @property
+    def z(self) -> pd.Series:
+        """Wald statistic ``coef / se`` per term."""
+        return self.terms["z"]
+
+    @property
+    def ci(self) -> pd.DataFrame:
+        """Wald interval of the hazard ratio per term: columns ci_low, ci_high."""
+        return self.terms[["ci_low", "ci_high"]]
+
+    def _first(self, column: str) -> float:
+        return float(self.terms[column].iloc[0])
+
+    @property
+    def estimate(self) -> float:
+        """Hazard ratio of the first term."""
+        return self._first("hazard_ratio")
+
+    @property
+    def se(self) -> float:
+        """Standard error of the first term's coefficient (log hazard ratio)."""
+        return self._first("se")
+
+    @property
+    def ci_low(self) -> float:
+        """Lower Wald limit of the first term's hazard ratio."""
+        return self._first("ci_low")
+
+    @property
+    def ci_high(self) -> float:
+        """Upper Wald limit of the first term's hazard ratio."""
+        return self._first("ci_high")
+
+    @property
+    def p_value(self) -> float:
+        """Wald P of the first term."""
+        return self._first("p_value")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per term: the columns of ``terms`` after ``term``."""
+        return self.terms.reset_index()

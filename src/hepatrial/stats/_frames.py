@@ -16,17 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hepatrial.exceptions import ExclusionWarning
+from hepatrial.exceptions import ExclusionWarning, NotEstimableError
 from hepatrial.stats._common import Exclusion, FloatArray, first_missing
 
 DataLike = pd.DataFrame | Mapping[str, Any]
-
-
-def package_version() -> str:
-    """The installed hepatrial version, recorded in every result's provenance."""
-    from hepatrial import __version__
-
-    return __version__
 
 
 def as_frame(data: DataLike, columns: Sequence[str]) -> pd.DataFrame:
@@ -65,7 +58,7 @@ def group_levels(values: pd.Series, name: str, reference: Any | None) -> tuple[A
     """Sorted levels of a grouping column and the reference level (default: the first)."""
     levels = sorted(pd.unique(values))
     if len(levels) < 2:
-        raise ValueError(f"{name} must have at least two levels to compare; got {levels}")
+        raise NotEstimableError(f"{name} must have at least two levels to compare; got {levels}")
     if reference is None:
         return levels[0], levels
     if reference not in levels:

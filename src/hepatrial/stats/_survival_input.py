@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hepatrial.exceptions import ExclusionWarning
+from hepatrial.exceptions import ExclusionWarning, NotEstimableError
 from hepatrial.stats._common import (
     Exclusion,
     FloatArray,
@@ -160,7 +160,9 @@ def compared_groups(data: SurvivalInput, reference: Any = None) -> tuple[Labels,
     """
     labels = encode_labels("group", data.columns["group"], reference)
     if len(labels.levels) < 2:
-        raise ValueError(f"group needs at least two levels to compare; got {list(labels.levels)}")
+        raise NotEstimableError(
+            f"group needs at least two levels to compare; got {list(labels.levels)}"
+        )
     if "strata" in data.columns:
         return labels, encode_labels("strata", data.columns["strata"]).codes
     return labels, np.zeros(data.time.size, dtype=np.int64)

@@ -9,14 +9,15 @@ minus the reference arm; the reference defaults to the first sorted level of ``g
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from hepatrial.stats._common import Exclusion, FloatArray, RenderedResult, describe_exclusions
+from hepatrial.exceptions import NotEstimableError
+from hepatrial.stats._common import FloatArray
 from hepatrial.stats._frames import (
     DataLike,
     as_frame,
@@ -24,8 +25,8 @@ from hepatrial.stats._frames import (
     complete_cases,
     covariate_columns,
     group_levels,
-    package_version,
 )
+from hepatrial.stats.results import Exclusion, ResultBase, package_version
 
 Method = Literal["ancova", "t-test", "welch"]
 _METHODS: tuple[str, ...] = ("ancova", "t-test", "welch")
@@ -33,13 +34,18 @@ _LSMEAN_COLUMNS = ["group", "n", "lsmean", "se", "df", "ci_low", "ci_high"]
 
 
 @dataclass(frozen=True, repr=False)
-class AncovaResult(RenderedResult):
+class AncovaResult(ResultBase):
     """Difference in (adjusted) means between two arms, with per-arm (LS) means.
 
     ``estimate`` is the mean of ``comparator`` minus the mean of ``reference``; for ANCOVA
     both are least-squares means with covariates at their means (numeric) or averaged over
     their levels with equal weights (factors), as R's ``emmeans`` computes them.
     """
+
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "contrast", "estimate", "se", "df", "statistic", "p_value", "ci_low", "ci_high",
+        "conf_level", "method", "n", "n_excluded",
+    )  # fmt: skip
 
     estimate: float
     se: float
@@ -59,7 +65,7 @@ class AncovaResult(RenderedResult):
     n: int
     n_excluded: int
     exclusions: tuple[Exclusion, ...]
-    version: str
+    version: str = field(default_factory=package_version)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -81,20 +87,13 @@ class AncovaResult(RenderedResult):
             }
         )
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Options, records used and excluded, method and package version."""
+    def _details(self) -> dict[str, Any]:
         return {
-            "method": self.method,
             "outcome": self.outcome,
             "group": self.group,
             "reference": self.reference,
             "covariates": list(self.covariates),
             "conf_level": self.conf_level,
-            "n_used": self.n,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-            "version": self.version,
         }
 
     def __repr__(self) -> str:
@@ -119,13 +118,15 @@ def _fit_ols(y: FloatArray, X: FloatArray, names: Sequence[str]) -> _Fit:
     """Least squares through a QR decomposition (as R's ``lm``), refusing aliased columns."""
     n, p = X.shape
     if n <= p:
-        raise ValueError(f"{n} complete rows cannot estimate {p} coefficients and a variance")
+        raise NotEstimableError(
+            f"{n} complete rows cannot estimate {p} coefficients and a variance"
+        )
     q, r = np.linalg.qr(X)
     diag = np.abs(np.diag(r))
     tolerance = 1e-7 * max(float(diag.max()), 1.0)
     if np.any(diag < tolerance):
         aliased = [names[int(i)] for i in np.flatnonzero(diag < tolerance)]
-        raise ValueError(
+        raise NotEstimableError(
             f"model columns {aliased} are constant or collinear with earlier columns; "
             "drop the redundant covariate"
         )
@@ -226,7 +227,9 @@ def _t_test_engine(
     ]
     n = np.array([len(a) for a in arms], dtype=np.float64)
     if np.any(n < 2):
-        raise ValueError(f"each arm needs at least 2 observed {outcome} values; got {n.tolist()}")
+        raise NotEstimableError(
+            f"each arm needs at least 2 observed {outcome} values; got {n.tolist()}"
+        )
     means = np.array([a.mean() for a in arms])
     variances = np.array([a.var(ddof=1) for a in arms])
     if welch:

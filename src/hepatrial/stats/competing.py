@@ -9,23 +9,17 @@ front ends reproduce R's cmprsk (``cuminc``, its ``Tests``, ``crr``) over the en
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from hepatrial.stats._common import (
-    Exclusion,
-    FloatArray,
-    IntArray,
-    RenderedResult,
-    as_float_array,
-    describe_exclusions,
-)
+from hepatrial.exceptions import NotEstimableError
+from hepatrial.stats._common import FloatArray, IntArray, as_float_array
 from hepatrial.stats._competing_engine import IncidenceCurve, gray_stratum, incidence_curve
-from hepatrial.stats._design import design_matrix, model_frame, ratio_summary, wald_terms
+from hepatrial.stats._design import RatioTerms, design_matrix, model_frame, wald_terms
 from hepatrial.stats._finegray_engine import fit_coefficients, objective, prepare, sandwich_variance
 from hepatrial.stats._survival_input import (
     as_cause_array,
@@ -33,6 +27,12 @@ from hepatrial.stats._survival_input import (
     compared_groups,
     complete_records,
     encode_labels,
+)
+from hepatrial.stats.results import (
+    DescriptiveResult,
+    Exclusion,
+    TestResultBase,
+    package_version,
 )
 
 __all__ = [
@@ -46,12 +46,15 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class GrayTestResult(RenderedResult):
+class GrayTestResult(TestResultBase):
     """Gray's K-sample test that the cumulative incidence of one cause is equal across groups.
 
     ``statistic = s' V^-1 s`` over the first k - 1 groups' scores, chi-square with k - 1 df
     (R: ``cuminc(...)$Tests``, rho = 0 by default). NaN when V is singular (cmprsk prints -1).
+    A test without an effect estimate: ``estimate``, ``se`` and the interval are NaN.
     """
+
+    summary_columns: ClassVar[tuple[str, ...]] = ("cause", "statistic", "df", "p_value")
 
     statistic: float
     df: int
@@ -66,6 +69,7 @@ class GrayTestResult(RenderedResult):
     n_excluded: int = 0
     exclusions: tuple[Exclusion, ...] = ()
     method: str = "Gray's test for equality of cumulative incidence functions"
+    version: str = field(default_factory=package_version)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -81,18 +85,9 @@ class GrayTestResult(RenderedResult):
             ]
         )
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Options, records used and excluded, and method."""
-        return {
-            "method": self.method,
-            "cause_of_interest": self.cause_of_interest,
-            "rho": self.rho,
-            "n_strata": self.n_strata,
-            "n_used": self.n,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-        }
+    def _details(self) -> dict[str, Any]:
+        return {"cause_of_interest": self.cause_of_interest, "rho": self.rho,
+                "n_strata": self.n_strata}  # fmt: skip
 
     def __repr__(self) -> str:
         return (
@@ -180,12 +175,15 @@ def gray_test(
 
 
 @dataclass(frozen=True, eq=False)
-class CumulativeIncidenceResult(RenderedResult):
+class CumulativeIncidenceResult(DescriptiveResult):
     """Cumulative incidence curves per group and cause, with Gray's tests when grouped.
 
     ``curves[(group, cause)]`` is an :class:`IncidenceCurve`; ``tests`` has one row per cause
-    (statistic, df, p_value) when there are two or more groups, else None.
+    (statistic, df, p_value) when there are two or more groups, else None. Descriptive curves
+    with no single effect: ``estimate``, ``se``, the interval and ``p_value`` are NaN.
     """
+
+    summary_columns: ClassVar[tuple[str, ...]] = ("group", "cause", "time", "estimate", "variance")
 
     curves: dict[tuple[Any, int], IncidenceCurve]
     groups: tuple[Any, ...]
@@ -195,6 +193,7 @@ class CumulativeIncidenceResult(RenderedResult):
     n_excluded: int = 0
     exclusions: tuple[Exclusion, ...] = ()
     method: str = "Aalen-Johansen cumulative incidence; variance as R cmprsk::cuminc"
+    version: str = field(default_factory=package_version)
 
     def at(self, times: Any) -> pd.DataFrame:
         """Estimates and variances at ``times`` (as ``cmprsk::timepoints``): columns group,
@@ -231,17 +230,7 @@ class CumulativeIncidenceResult(RenderedResult):
                     "variance": variance[0],
                 }
             )
-        return pd.DataFrame(rows)
-
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Method, records used and excluded."""
-        return {
-            "method": self.method,
-            "n_used": self.n,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-        }
+        return pd.DataFrame(rows, columns=list(self.summary_columns))
 
     def __repr__(self) -> str:
         return (
@@ -314,20 +303,21 @@ def cumulative_incidence(time: Any, cause: Any, *, group: Any = None) -> Cumulat
 
 
 @dataclass(frozen=True, eq=False)
-class FineGrayResult(RenderedResult):
+class FineGrayResult(RatioTerms):
     """Fine-Gray regression of the subdistribution hazard of one cause.
 
-    ``coef``, ``se`` (cmprsk's sandwich SE), ``hazard_ratio`` (subdistribution hazard ratio),
-    ``ci`` (Wald, on the ratio scale), ``z``, ``p_value`` per term; ``loglik`` the log
-    pseudo-likelihood at the estimate.
+    ``terms`` has one row per term: ``coef, hazard_ratio`` (subdistribution hazard ratio),
+    ``se`` (cmprsk's sandwich SE), ``z, p_value, ci_low, ci_high`` (Wald, on the ratio scale);
+    ``coef``, ``hazard_ratio``, ``z`` and ``ci`` read its columns, and the main effect
+    (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value``) is its first row. ``loglik`` is
+    the log pseudo-likelihood at the estimate.
     """
 
-    coef: pd.Series
-    se: pd.Series
-    hazard_ratio: pd.Series
-    ci: pd.DataFrame
-    z: pd.Series
-    p_value: pd.Series
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "term", "coef", "hazard_ratio", "se", "z", "p_value", "ci_low", "ci_high"
+    )  # fmt: skip
+
+    terms: pd.DataFrame
     variance: FloatArray
     loglik: float
     iterations: int
@@ -340,24 +330,15 @@ class FineGrayResult(RenderedResult):
     n_excluded: int = 0
     exclusions: tuple[Exclusion, ...] = ()
     method: str = "Fine-Gray proportional subdistribution hazards (R cmprsk::crr)"
+    version: str = field(default_factory=package_version)
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        """One row per term: coef, hazard_ratio, se, z, p_value, ci_low, ci_high."""
-        return ratio_summary(self)
-
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Options, records used and excluded, and method."""
+    def _details(self) -> dict[str, Any]:
         return {
-            "method": self.method,
             "cause_of_interest": self.cause_of_interest,
             "references": self.references,
-            "n_used": self.n,
+            "conf_level": self.conf_level,
             "n_events": self.n_events,
             "n_competing": self.n_competing,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
         }
 
     def __repr__(self) -> str:
@@ -406,13 +387,13 @@ def fine_gray(
     x, names, references = design_matrix(frame, covariates, reference)
     status = np.where(codes == 0, 0, np.where(codes == cause_of_interest, 1, 2))
     if not (status == 1).any():
-        raise ValueError(f"no event of cause_of_interest={cause_of_interest} in {cause}")
+        raise NotEstimableError(f"no event of cause_of_interest={cause_of_interest} in {cause}")
     prepared = prepare(t, status, x)
     beta, iterations = fit_coefficients(prepared, names)
     variance = sandwich_variance(prepared, beta)
     se = np.sqrt(np.diag(variance))
     return FineGrayResult(
-        **wald_terms(beta, se, names, conf_level),
+        terms=wald_terms(beta, se, names, conf_level),
         variance=variance,
         loglik=-objective(prepared, beta, derivatives=False).value,
         iterations=iterations,

@@ -7,20 +7,15 @@ and reports hazard ratios with Wald intervals, the likelihood-ratio test and Har
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from hepatrial.stats._common import (
-    Exclusion,
-    FloatArray,
-    IntArray,
-    RenderedResult,
-    describe_exclusions,
-)
+from hepatrial.exceptions import NotEstimableError
+from hepatrial.stats._common import FloatArray, IntArray
 from hepatrial.stats._concordance import concordance
 from hepatrial.stats._cox_engine import (
     CoxFit,
@@ -30,15 +25,16 @@ from hepatrial.stats._cox_engine import (
     score_residuals,
 )
 from hepatrial.stats._design import (
+    RatioTerms,
     as_names,
     design_matrix,
     group_codes_of,
     model_frame,
-    ratio_summary,
     wald_terms,
 )
 from hepatrial.stats._frames import check_conf_level
 from hepatrial.stats._survival_input import as_event_array, check_times
+from hepatrial.stats.results import Exclusion, package_version
 
 __all__ = ["CoxResult", "cox_engine", "cox_ph"]
 
@@ -46,30 +42,31 @@ Ties = Literal["efron", "breslow"]
 
 
 @dataclass(frozen=True, eq=False)
-class CoxResult(RenderedResult):
+class CoxResult(RatioTerms):
     """A fitted Cox model.
 
     Attributes
     ----------
-    coef, se, hazard_ratio, z, p_value : Series
-        Per term (covariate order; a text covariate gives one term per non-reference level,
-        named ``"column=level"``). ``se`` is the robust SE when ``robust`` (as R uses it for
-        z and P), otherwise the model-based SE (``se_model``).
-    ci : DataFrame
-        Wald interval of the hazard ratio, ``exp(coef -/+ z se)``, columns ci_low, ci_high.
+    terms : DataFrame
+        One row per term (covariate order; a text covariate gives one term per non-reference
+        level, named ``"column=level"``): ``coef, hazard_ratio, se, se_model, z, p_value,
+        ci_low, ci_high``. ``se`` is the robust SE when ``robust`` (as R uses it for z and P),
+        otherwise the model-based SE ``se_model``; the interval is Wald's,
+        ``exp(coef -/+ z se)``. ``coef``, ``hazard_ratio``, ``z``, ``ci`` and ``se_model`` read
+        its columns.
+    estimate, se, ci_low, ci_high, p_value : float
+        The first term's hazard ratio, SE of its coefficient, interval and P (the main effect).
     loglik : tuple of float
         Log partial likelihood at beta = 0 and at the estimate (R's ``fit$loglik``).
     concordance : float
         Harrell's C of the linear predictor (R's ``fit$concordance["concordance"]``).
     """
 
-    coef: pd.Series
-    se: pd.Series
-    se_model: pd.Series
-    hazard_ratio: pd.Series
-    ci: pd.DataFrame
-    z: pd.Series
-    p_value: pd.Series
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "term", "coef", "hazard_ratio", "se", "se_model", "z", "p_value", "ci_low", "ci_high"
+    )  # fmt: skip
+
+    terms: pd.DataFrame
     variance: FloatArray
     loglik: tuple[float, float]
     concordance: float
@@ -85,6 +82,12 @@ class CoxResult(RenderedResult):
     n_excluded: int = 0
     exclusions: tuple[Exclusion, ...] = ()
     method: str = "Cox proportional hazards, Newton-Raphson (R coxph defaults)"
+    version: str = field(default_factory=package_version)
+
+    @property
+    def se_model(self) -> pd.Series:
+        """Model-based (non-robust) SE per term; equal to ``terms["se"]`` unless robust."""
+        return self.terms["se_model"]
 
     @property
     def likelihood_ratio(self) -> tuple[float, int, float]:
@@ -93,28 +96,15 @@ class CoxResult(RenderedResult):
         df = int(self.coef.size)
         return statistic, df, float(chi2.sf(statistic, df))
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        """One row per term: coef, hazard_ratio, se (and se_model), z, p_value, ci_low, ci_high."""
-        frame = ratio_summary(self)
-        if self.robust:
-            frame.insert(4, "se_model", self.se_model.to_numpy())
-        return frame
-
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Options, records used and excluded, and method."""
+    def _details(self) -> dict[str, Any]:
         return {
-            "method": self.method,
             "ties": self.ties,
             "robust": self.robust,
             "references": self.references,
+            "conf_level": self.conf_level,
             "n_strata": self.n_strata,
             "n_clusters": self.n_clusters,
-            "n_used": self.n,
             "n_events": self.n_events,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
         }
 
     def __repr__(self) -> str:
@@ -236,7 +226,7 @@ def cox_ph(
     e = as_event_array(event, frame[event].to_numpy(dtype=np.float64))
     check_times(time, t)
     if not np.any(e > 0):
-        raise ValueError(
+        raise NotEstimableError(
             f"{event}: none of the {e.size} records used has an event; the Cox partial "
             "likelihood needs at least one"
         )
@@ -266,9 +256,10 @@ def _assemble(
     robust = result.robust_variance is not None
     variance = result.robust_variance if result.robust_variance is not None else fit.variance
     se = np.sqrt(np.diag(variance))
+    terms = wald_terms(fit.coef, se, names, conf_level)
+    terms.insert(3, "se_model", se_model)
     return CoxResult(
-        **wald_terms(fit.coef, se, names, conf_level),
-        se_model=pd.Series(se_model, index=pd.Index(names, name="term")),
+        terms=terms,
         variance=variance,
         loglik=(fit.loglik_null, fit.loglik),
         concordance=result.concordance,

@@ -6,33 +6,30 @@ Front end over :mod:`hepatrial.stats._logrank_engine`, shared with the batch eng
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from hepatrial.stats._common import (
-    Exclusion,
-    FloatArray,
-    IntArray,
-    RenderedResult,
-    describe_exclusions,
-)
+from hepatrial.stats._common import FloatArray, IntArray
 from hepatrial.stats._logrank_engine import chi_square_one, logrank_components
 from hepatrial.stats._survival_input import (
     as_event_array,
     compared_groups,
     complete_records,
 )
+from hepatrial.stats.results import Exclusion, TestResultBase, package_version
 
 __all__ = ["LogrankResult", "logrank", "logrank_engine"]
 
 
 @dataclass(frozen=True, eq=False)
-class LogrankResult(RenderedResult):
+class LogrankResult(TestResultBase):
     """Log-rank (Mantel-Haenszel) test comparing the survival of k groups.
+
+    A test without an effect estimate: ``estimate``, ``se`` and the interval are NaN.
 
     Attributes
     ----------
@@ -48,6 +45,10 @@ class LogrankResult(RenderedResult):
         of the non-reference group: positive when it has more events than expected.
     """
 
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "group", "n", "observed", "expected", "statistic", "df", "p_value"
+    )  # fmt: skip
+
     statistic: float
     df: int
     p_value: float
@@ -61,6 +62,7 @@ class LogrankResult(RenderedResult):
     n_excluded: int = 0
     exclusions: tuple[Exclusion, ...] = ()
     method: str = "log-rank test (Mantel-Haenszel), rho = 0"
+    version: str = field(default_factory=package_version)
 
     @property
     def reference(self) -> Any:
@@ -89,17 +91,8 @@ class LogrankResult(RenderedResult):
             }
         )
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Options, records used and excluded, and method."""
-        return {
-            "method": self.method,
-            "reference": self.reference,
-            "n_strata": self.n_strata,
-            "n_used": self.n,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-        }
+    def _details(self) -> dict[str, Any]:
+        return {"reference": self.reference, "n_strata": self.n_strata}
 
     def __repr__(self) -> str:
         strata = f", {self.n_strata} strata" if self.n_strata > 1 else ""

@@ -10,15 +10,15 @@ the subject is kept, which is valid under missing at random) and calls the REML 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from hepatrial.exceptions import ConvergenceError
-from hepatrial.stats._common import Exclusion, FloatArray, RenderedResult, describe_exclusions
+from hepatrial.exceptions import ConvergenceError, NotEstimableError
+from hepatrial.stats._common import FloatArray
 from hepatrial.stats._frames import (
     DataLike,
     as_frame,
@@ -26,7 +26,6 @@ from hepatrial.stats._frames import (
     complete_cases,
     covariate_columns,
     group_levels,
-    package_version,
 )
 from hepatrial.stats._reml import (
     STRUCTURES,
@@ -37,10 +36,15 @@ from hepatrial.stats._reml import (
     satterthwaite_df,
 )
 from hepatrial.stats._reml import Structure as Covariance
+from hepatrial.stats.results import Exclusion, ResultBase, package_version
+
+_DIFFERENCE_COLUMNS = (
+    "visit", "contrast", "estimate", "se", "df", "statistic", "p_value", "ci_low", "ci_high"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, repr=False)
-class MmrmResult(RenderedResult):
+class MmrmResult(ResultBase):
     """REML fit of an MMRM with LS means and per-visit differences (other arm minus reference).
 
     ``lsmeans``: columns ``group, visit, estimate, se, df, ci_low, ci_high``;
@@ -48,7 +52,13 @@ class MmrmResult(RenderedResult):
     ``coefficients``: ``term, estimate, se`` in R's ``gls`` order and names;
     ``covariance``: the estimated unstructured covariance between visits. ``loglik`` is the
     REML log-likelihood as R's ``logLik(gls(..., method = "REML"))`` reports it.
+
+    The main effect (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value``) is the first
+    difference at the last visit; ``n`` counts the observations (subject-visits) used, in the
+    unit of ``n_excluded``; ``n_subjects`` the subjects.
     """
+
+    summary_columns: ClassVar[tuple[str, ...]] = _DIFFERENCE_COLUMNS
 
     outcome: str
     group: str
@@ -66,28 +76,56 @@ class MmrmResult(RenderedResult):
     n_observations: int
     n_excluded: int
     exclusions: tuple[Exclusion, ...]
-    version: str
+    method: str = "MMRM, REML, Satterthwaite df"
+    version: str = field(default_factory=package_version)
+
+    def _main(self, column: str) -> float:
+        last = self.differences[self.differences["visit"] == self.visits[-1]]
+        return float(last[column].iloc[0])
+
+    @property
+    def estimate(self) -> float:
+        """Difference (other arm minus reference) at the last visit."""
+        return self._main("estimate")
+
+    @property
+    def se(self) -> float:
+        """Standard error of the difference at the last visit."""
+        return self._main("se")
+
+    @property
+    def ci_low(self) -> float:
+        """Lower limit of the difference at the last visit."""
+        return self._main("ci_low")
+
+    @property
+    def ci_high(self) -> float:
+        """Upper limit of the difference at the last visit."""
+        return self._main("ci_high")
+
+    @property
+    def p_value(self) -> float:
+        """P of the difference at the last visit (t on Satterthwaite df)."""
+        return self._main("p_value")
+
+    @property
+    def n(self) -> int:
+        """Observations (subject-visits) used."""
+        return self.n_observations
 
     @property
     def summary(self) -> pd.DataFrame:
         """The treatment differences per visit."""
         return self.differences
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Model, options, records used and excluded, and package version."""
+    def _details(self) -> dict[str, Any]:
         return {
-            "method": "MMRM, REML, Satterthwaite df",
             "covariance": self.covariance_structure,
             "outcome": self.outcome,
             "reference": self.reference,
             "visits": list(self.visits),
             "conf_level": self.conf_level,
             "n_subjects": self.n_subjects,
-            "n_used": self.n_observations,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-            "version": self.version,
         }
 
     def __repr__(self) -> str:
@@ -260,18 +298,7 @@ def _tables(fit: Any, patterns: Any, design: _Design, reference: Any, level: flo
     lsmeans = pd.DataFrame(
         rows, columns=["group", "visit", "estimate", "se", "df", "ci_low", "ci_high"]
     )
-    columns = [
-        "visit",
-        "contrast",
-        "estimate",
-        "se",
-        "df",
-        "statistic",
-        "p_value",
-        "ci_low",
-        "ci_high",
-    ]
-    return lsmeans, pd.DataFrame(diffs, columns=columns)
+    return lsmeans, pd.DataFrame(diffs, columns=list(_DIFFERENCE_COLUMNS))
 
 
 def mmrm(
@@ -348,7 +375,7 @@ def mmrm(
     subject_codes = pd.factorize(used[subject])[0].astype(np.int64)
     y = used[outcome].to_numpy(dtype=np.float64)
     if np.linalg.matrix_rank(design.X) < design.X.shape[1]:
-        raise ValueError(
+        raise NotEstimableError(
             "the fixed effects are not estimable: some arm has no observation at some visit, "
             "or a covariate is constant or collinear"
         )

@@ -8,17 +8,19 @@ vectorized and shared with :func:`hepatrial.stats.batch.compare_proportions_many
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
-from hepatrial.stats._common import FloatArray, RenderedResult
+from hepatrial.stats._common import FloatArray
 from hepatrial.stats._fisher import fisher_exact
-from hepatrial.stats._frames import check_conf_level, package_version
+from hepatrial.stats._frames import check_conf_level
+from hepatrial.stats.results import Exclusion, ResultBase, package_version
 
 Test = Literal["chisq", "chisq-yates", "fisher"]
 _TESTS: tuple[str, ...] = ("chisq", "chisq-yates", "fisher")
@@ -167,12 +169,21 @@ def closed_forms(
 
 
 @dataclass(frozen=True, repr=False)
-class ProportionsResult(RenderedResult):
+class ProportionsResult(ResultBase):
     """Comparison of two proportions; effects are group 1 minus / over group 2.
 
     ``statistic`` is Pearson's X^2 (1 df; NaN for Fisher's test). ``conditional_odds_ratio``
     and its exact CI are filled for ``test="fisher"`` only (as R's ``fisher.test``).
+    The main effect is the risk difference: ``estimate`` with Newcombe's interval
+    (``ci_low``, ``ci_high``), ``se`` its unpooled Wald standard error
+    ``sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2)`` (not the basis of the interval), and the
+    test's ``p_value``. ``n`` is ``n1 + n2``; counts come in whole, so nothing is excluded.
     """
+
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "measure", "contrast", "estimate", "ci_low", "ci_high", "ci_method", "conf_level",
+        "p_value", "test",
+    )  # fmt: skip
 
     x1: int
     n1: int
@@ -197,25 +208,50 @@ class ProportionsResult(RenderedResult):
     conditional_odds_ratio: float | None
     conditional_odds_ratio_ci_low: float | None
     conditional_odds_ratio_ci_high: float | None
-    version: str
+    n_excluded: int = 0
+    exclusions: tuple[Exclusion, ...] = ()
+    version: str = field(default_factory=package_version)
+
+    @property
+    def estimate(self) -> float:
+        """The risk difference p1 - p2."""
+        return self.risk_difference
+
+    @property
+    def se(self) -> float:
+        """Unpooled Wald standard error of the risk difference."""
+        return math.sqrt(self.p1 * (1 - self.p1) / self.n1 + self.p2 * (1 - self.p2) / self.n2)
+
+    @property
+    def ci_low(self) -> float:
+        """Lower Newcombe limit of the risk difference."""
+        return self.risk_difference_ci_low
+
+    @property
+    def ci_high(self) -> float:
+        """Upper Newcombe limit of the risk difference."""
+        return self.risk_difference_ci_high
+
+    @property
+    def n(self) -> int:
+        """Participants analysed in both groups, ``n1 + n2``."""
+        return self.n1 + self.n2
+
+    @property
+    def method(self) -> str:
+        """The test: ``"chisq"``, ``"chisq-yates"`` or ``"fisher"``."""
+        return self.test
 
     @property
     def comparison(self) -> str:
         """Direction of every effect, e.g. ``"MSC minus/over control"``."""
         return f"{self.labels[0]} minus/over {self.labels[1]}"
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Test, CI methods, counts, direction and package version."""
+    def _details(self) -> dict[str, Any]:
         return {
-            "method": self.test,
             "ci_methods": "RD Newcombe hybrid score; RR log (Katz); OR log (Woolf)",
             "conf_level": self.conf_level,
             "comparison": self.comparison,
-            "n_used": self.n1 + self.n2,
-            "n_excluded": 0,
-            "exclusions": "none",
-            "version": self.version,
         }
 
     @property
@@ -301,7 +337,9 @@ def compare_proportions(
     if len(a1) != 1:
         raise ValueError("compare_proportions takes single counts; use compare_proportions_many")
     forms = closed_forms(a1, m1, a2, m2, test, level)
-    scalar = {name: float(getattr(forms, name)[0]) for name in ClosedForms.__dataclass_fields__}
+    scalar: dict[str, Any] = {
+        name: float(getattr(forms, name)[0]) for name in ClosedForms.__dataclass_fields__
+    }
     conditional: tuple[float | None, float | None, float | None] = (None, None, None)
     if test == "fisher":
         exact = fisher_exact(int(a1[0]), int(m1[0]), int(a2[0]), int(m2[0]), level)

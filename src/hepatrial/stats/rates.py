@@ -12,37 +12,44 @@ For "adverse events per participant-year". Two call forms:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from hepatrial.stats._common import Exclusion, RenderedResult, describe_exclusions
+from hepatrial.exceptions import NotEstimableError
 from hepatrial.stats._frames import (
     as_frame,
     check_conf_level,
     complete_cases,
     group_levels,
-    package_version,
 )
 from hepatrial.stats._negbin import fit_negative_binomial
+from hepatrial.stats.results import Exclusion, ResultBase, package_version
 
 RateMethod = Literal["poisson", "negative-binomial"]
 _REL_ERR = 1.0 + 1e-7  # R's binom.test: outcomes "as or less likely" up to this relative error
 
 
 @dataclass(frozen=True, repr=False)
-class RateRatioResult(RenderedResult):
+class RateRatioResult(ResultBase):
     """Rate ratio ``labels[0]`` over ``labels[1]`` with its CI and P.
 
     Poisson: ``estimate``/``ci_*``/``p_value`` are the exact conditional (binomial) test of R's
-    ``poisson.test``; ``wald_*`` is the Wald test on log(RR) with SE sqrt(1/e1 + 1/e2).
-    Negative binomial: Wald inference of ``glm.nb`` (``wald_*`` repeat it); ``theta`` is the
-    dispersion (variance mu + mu^2/theta).
+    ``poisson.test``; ``wald_*`` is the Wald test on log(RR) with ``se`` = sqrt(1/e1 + 1/e2),
+    the standard error of log(RR). Negative binomial: Wald inference of ``glm.nb`` (``wald_*``
+    repeat it; ``se`` is that of the log rate ratio); ``theta`` is the dispersion (variance
+    mu + mu^2/theta). ``n`` is None when the call gave aggregated counts only.
     """
+
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "contrast", "events_1", "person_time_1", "events_2", "person_time_2", "inference",
+        "estimate", "ci_low", "ci_high", "p_value", "conf_level", "method",
+    )  # fmt: skip
 
     method: RateMethod
     labels: tuple[str, str]
@@ -52,7 +59,7 @@ class RateRatioResult(RenderedResult):
     ci_low: float
     ci_high: float
     p_value: float
-    log_rate_ratio_se: float
+    se: float
     wald_ci_low: float
     wald_ci_high: float
     wald_p_value: float
@@ -63,7 +70,17 @@ class RateRatioResult(RenderedResult):
     n: int | None
     n_excluded: int
     exclusions: tuple[Exclusion, ...]
-    version: str
+    version: str = field(default_factory=package_version)
+
+    @property
+    def log_rate_ratio_se(self) -> float:
+        """Deprecated name of :attr:`se` (the standard error of the log rate ratio)."""
+        warnings.warn(
+            "RateRatioResult.log_rate_ratio_se is deprecated; read .se (the same number)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.se
 
     @property
     def rates(self) -> tuple[float, float]:
@@ -92,17 +109,10 @@ class RateRatioResult(RenderedResult):
             }
         ).iloc[: 1 if self.method == "negative-binomial" else 2]
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Method, direction, records used and excluded, and package version."""
+    def _details(self) -> dict[str, Any]:
         return {
-            "method": self.method,
             "comparison": f"{self.labels[0]} / {self.labels[1]}",
             "conf_level": self.conf_level,
-            "n_used": self.n,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-            "version": self.version,
         }
 
     def __repr__(self) -> str:
@@ -146,7 +156,7 @@ def _check_aggregate(events: tuple[float, float], time: tuple[float, float]) -> 
         if not (np.isfinite(t) and t > 0):
             raise ValueError(f"person_time{k + 1}={t!r} must be positive (e.g. participant-years)")
     if events[0] + events[1] == 0:
-        raise ValueError("no events in either group: the rate ratio is undefined")
+        raise NotEstimableError("no events in either group: the rate ratio is undefined")
 
 
 def _poisson(
@@ -167,7 +177,7 @@ def _poisson(
         "ci_low": ci[0],
         "ci_high": ci[1],
         "p_value": _binom_two_sided(x, n, share),
-        "log_rate_ratio_se": se,
+        "se": se,
         "wald_ci_low": estimate * np.exp(-z * se),
         "wald_ci_high": estimate * np.exp(z * se),
         "wald_p_value": wald_p,
@@ -225,7 +235,7 @@ def _negative_binomial(
         "ci_low": low,
         "ci_high": high,
         "p_value": p_value,
-        "log_rate_ratio_se": se,
+        "se": se,
         "wald_ci_low": low,
         "wald_ci_high": high,
         "wald_p_value": p_value,

@@ -8,19 +8,13 @@ Records with a missing time, event or group are excluded and reported in the res
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from hepatrial.stats._common import (
-    Exclusion,
-    FloatArray,
-    IntArray,
-    RenderedResult,
-    as_float_array,
-    describe_exclusions,
-)
+from hepatrial.exceptions import NotEstimableError
+from hepatrial.stats._common import FloatArray, IntArray, as_float_array
 from hepatrial.stats._frames import check_conf_level
 from hepatrial.stats._km_engine import (
     CONF_TYPES,
@@ -37,6 +31,14 @@ from hepatrial.stats._survival_input import (
     as_event_array,
     complete_records,
     encode_labels,
+)
+from hepatrial.stats.results import (
+    NAN,
+    DescriptiveResult,
+    Exclusion,
+    ResultBase,
+    describe_exclusions,
+    package_version,
 )
 
 __all__ = [
@@ -71,12 +73,17 @@ class MedianSurvival:
 
 
 @dataclass(frozen=True)
-class RestrictedMeanSurvival(RenderedResult):
+class RestrictedMeanSurvival(ResultBase):
     """Restricted mean survival time up to ``tau`` (area under the curve) and its SE.
 
     ``se`` is R's ``print(survfit, rmean=tau)`` standard error; the interval is
-    ``estimate -/+ z se`` (normal approximation).
+    ``estimate -/+ z se`` (normal approximation). ``n`` and the exclusions are the curve's; a
+    restricted mean alone has no P value (NaN).
     """
+
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "tau", "estimate", "se", "ci_low", "ci_high", "conf_level"
+    )  # fmt: skip
 
     tau: float
     estimate: float
@@ -84,11 +91,25 @@ class RestrictedMeanSurvival(RenderedResult):
     ci_low: float
     ci_high: float
     conf_level: float
+    n: int = 0
+    n_excluded: int = 0
+    exclusions: tuple[Exclusion, ...] = ()
+    method: str = "restricted mean survival time (area under the Kaplan-Meier curve)"
+    version: str = field(default_factory=package_version)
+
+    @property
+    def p_value(self) -> float:
+        """NaN: a restricted mean alone is not a test."""
+        return NAN
+
+    def _details(self) -> dict[str, Any]:
+        return {"tau": self.tau, "conf_level": self.conf_level}
 
     @property
     def summary(self) -> pd.DataFrame:
         """One row: tau, estimate, se, ci_low, ci_high, conf_level."""
-        return pd.DataFrame([self.__dict__])
+        return pd.DataFrame([[getattr(self, c) for c in self.summary_columns]],
+                            columns=list(self.summary_columns))  # fmt: skip
 
     def __repr__(self) -> str:
         return (
@@ -98,8 +119,11 @@ class RestrictedMeanSurvival(RenderedResult):
 
 
 @dataclass(frozen=True, eq=False)
-class KaplanMeierResult(RenderedResult):
+class KaplanMeierResult(ResultBase):
     """A Kaplan-Meier curve with pointwise Greenwood intervals.
+
+    Its main effect (``estimate``, ``ci_low``, ``ci_high``) is the median survival with its
+    interval; ``se`` and ``p_value`` are NaN (R gives the median no SE; a curve is no test).
 
     Attributes
     ----------
@@ -113,6 +137,11 @@ class KaplanMeierResult(RenderedResult):
         Records used, events among them, records excluded (see ``exclusions``).
     """
 
+    summary_columns: ClassVar[tuple[str, ...]] = (
+        "group", "n", "events", "median", "median_ci_low", "median_ci_high", "conf_type",
+        "conf_level",
+    )  # fmt: skip
+
     table: pd.DataFrame
     median: MedianSurvival
     conf_level: float
@@ -124,6 +153,32 @@ class KaplanMeierResult(RenderedResult):
     exclusions: tuple[Exclusion, ...] = ()
     label: Any = None
     method: str = "Kaplan-Meier product-limit estimate; Greenwood variance"
+    version: str = field(default_factory=package_version)
+
+    @property
+    def estimate(self) -> float:
+        """Median survival time (NaN when not reached)."""
+        return self.median.estimate
+
+    @property
+    def se(self) -> float:
+        """NaN: the median has no standard error here (its interval is Brookmeyer-Crowley)."""
+        return NAN
+
+    @property
+    def ci_low(self) -> float:
+        """Lower limit of the median's interval."""
+        return self.median.ci_low
+
+    @property
+    def ci_high(self) -> float:
+        """Upper limit of the median's interval."""
+        return self.median.ci_high
+
+    @property
+    def p_value(self) -> float:
+        """NaN: a single curve is not a test."""
+        return NAN
 
     def at(self, times: Any) -> pd.DataFrame:
         """Curve at ``times`` (step function, right-continuous), as ``summary(fit, times=)``.
@@ -172,6 +227,9 @@ class KaplanMeierResult(RenderedResult):
             ci_low=estimate - z * se,
             ci_high=estimate + z * se,
             conf_level=self.conf_level,
+            n=self.n,
+            n_excluded=self.n_excluded,
+            exclusions=self.exclusions,
         )
 
     @property
@@ -190,17 +248,8 @@ class KaplanMeierResult(RenderedResult):
             }
         )
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Options, records used and excluded, and method."""
-        return {
-            "method": self.method,
-            "conf_type": self.conf_type,
-            "conf_level": self.conf_level,
-            "n_used": self.n,
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-        }
+    def _details(self) -> dict[str, Any]:
+        return {"conf_type": self.conf_type, "conf_level": self.conf_level}
 
     def __repr__(self) -> str:
         group = f"{self.label!r}: " if self.label is not None else ""
@@ -228,7 +277,9 @@ def fit_kaplan_meier(
     """Engine entry point on complete numpy arrays (validation tests target this)."""
     if time.size == 0:
         excluded = describe_exclusions(exclusions)
-        raise ValueError(f"no complete record to estimate survival from (excluded: {excluded})")
+        raise NotEstimableError(
+            f"no complete record to estimate survival from (excluded: {excluded})"
+        )
     curve = km_curve(time, event)
     se_log = np.sqrt(curve.greenwood)
     lower, upper = confidence_limits(curve.survival, se_log, conf_level, conf_type)
@@ -309,12 +360,25 @@ def kaplan_meier(
 
 
 @dataclass(frozen=True, eq=False)
-class KaplanMeierByGroup(RenderedResult):
-    """One Kaplan-Meier curve per group (e.g. per trial arm), in sorted group order."""
+class KaplanMeierByGroup(DescriptiveResult):
+    """One Kaplan-Meier curve per group (e.g. per trial arm), in sorted group order.
+
+    Descriptive curves with no single effect: ``estimate``, ``se``, the interval and
+    ``p_value`` are NaN (compare the curves with :func:`hepatrial.stats.logrank`).
+    """
+
+    summary_columns: ClassVar[tuple[str, ...]] = KaplanMeierResult.summary_columns
 
     curves: tuple[KaplanMeierResult, ...]
     n_excluded: int = 0
     exclusions: tuple[Exclusion, ...] = ()
+    method: str = "Kaplan-Meier product-limit estimate per group; Greenwood variance"
+    version: str = field(default_factory=package_version)
+
+    @property
+    def n(self) -> int:
+        """Records used, over every curve."""
+        return sum(curve.n for curve in self.curves)
 
     @property
     def groups(self) -> tuple[Any, ...]:
@@ -336,17 +400,15 @@ class KaplanMeierByGroup(RenderedResult):
     @property
     def summary(self) -> pd.DataFrame:
         """One row per group: n, events, median and its interval."""
-        return pd.concat([curve.summary for curve in self.curves], ignore_index=True)
+        frames = [curve.summary for curve in self.curves]
+        return (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=list(self.summary_columns))
+        )
 
-    @property
-    def provenance(self) -> dict[str, Any]:
-        """Options, records used and excluded, and method (shared by every curve)."""
-        first = self.curves[0].provenance if self.curves else {}
-        return first | {
-            "n_used": sum(curve.n for curve in self.curves),
-            "n_excluded": self.n_excluded,
-            "exclusions": describe_exclusions(self.exclusions),
-        }
+    def _details(self) -> dict[str, Any]:
+        return self.curves[0]._details() if self.curves else {}
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{c.label!r}: n={c.n}, events={c.n_events}" for c in self.curves)
