@@ -6,7 +6,13 @@ CLI or analysis layers. Service functions (:mod:`hepatrial.service`) are the onl
 
 from __future__ import annotations
 
-from hepatrial.store.accounts import AUTH_EVENTS, ApiToken, AuthEvent, Credential
+from hepatrial.store.accounts import (
+    AUTH_EVENTS,
+    ApiToken,
+    AuthEvent,
+    Credential,
+    IdempotencyKey,
+)
 from hepatrial.store.audit import AuditProblem, AuditReport, acting_as, verify_audit
 from hepatrial.store.base import Base
 from hepatrial.store.engine import (
@@ -60,6 +66,7 @@ __all__ = [
     "Credential",
     "Discontinuation",
     "Dose",
+    "IdempotencyKey",
     "LabResult",
     "Outcome",
     "Participant",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hepatrial.store.base import Audited, Base, audit_value, utc_now
@@ -67,3 +67,19 @@ class AuthEvent(Audited, Base):
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class IdempotencyKey(Base):
+    """The first response to a request that carried an ``Idempotency-Key`` header.
+
+    Request bookkeeping, not trial data (the randomization it answers is audited itself): a
+    retry with the same key, user and request gets this response again instead of acting twice.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -1,4 +1,4 @@
-"""Sign-in: password credentials, API tokens and sign-in events.
+"""Sign-in: password credentials, API tokens, sign-in events and idempotency keys.
 
 Revision ID: 0003
 Revises: 0002
@@ -60,8 +60,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_auth_events_user_id"), "auth_events", ["user_id"], unique=False)
 
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("request_sha256", sa.String(length=64), nullable=False),
+        sa.Column("response", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("idempotency_keys")
     op.drop_index(op.f("ix_auth_events_user_id"), table_name="auth_events")
     op.drop_table("auth_events")
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
