@@ -34,7 +34,7 @@ from hepatrial.analysis.sources import check_sources
 from hepatrial.exceptions import DataCheckError
 from hepatrial.frames import as_text, lookup
 from hepatrial.protocol import Protocol
-from hepatrial.stats._common import Exclusion
+from hepatrial.stats.engine import Exclusion
 
 NO_VISIT = "Unscheduled"
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hepatrial.frames import as_text, lookup
-from hepatrial.stats._common import Exclusion
+from hepatrial.stats.engine import Exclusion
 
 MOF_OR_INFECTION_WORDS = ("multi-organ", "multiorgan", "multiple organ", "infection", "sepsis")
 

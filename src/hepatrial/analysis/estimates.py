@@ -7,7 +7,6 @@ an :class:`~hepatrial.analysis.plan.EndpointResult`; every estimate comes from
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable
 from typing import Any, Literal, cast
@@ -16,11 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from hepatrial import stats
 from hepatrial.analysis.adtte import PARAMS
 from hepatrial.analysis.labs import paramcd_for
 from hepatrial.analysis.results import TTE_PARAMS, Analysis, Context, EndpointResult, base_result
 from hepatrial.exceptions import DataCheckError
-from hepatrial.stats._common import Exclusion
+from hepatrial.stats import compare_proportions, gray_test, kaplan_meier, logrank, mmrm, rate_ratio
+from hepatrial.stats.engine import Exclusion
 
 ConfType = Literal["plain", "log", "log-log"]
 
@@ -45,8 +46,7 @@ def _missing_reasons(
 
 def change_from_baseline(ctx: Context, a: Analysis) -> EndpointResult:
     """ANCOVA on the change adjusted for baseline, or the pooled / Welch t-test."""
-    from hepatrial.stats import change_from_baseline as estimator
-
+    estimator = stats.change_from_baseline
     e = a.endpoint
     paramcd = paramcd_for(e.variable)
     visit = e.visits[0]
@@ -70,7 +70,7 @@ def change_from_baseline(ctx: Context, a: Analysis) -> EndpointResult:
         baseline="baseline",
         follow_up="follow_up",
         group="arm",
-        method=a.estimator,
+        method=cast(Literal["ancova", "t-test", "welch"], a.estimator),
         reference=ctx.control,
         conf_level=a.conf_level,
     )
@@ -122,7 +122,7 @@ def time_to_event(ctx: Context, a: Analysis) -> EndpointResult:
     horizon = float(a.endpoint.time_horizon_days or rows["AVAL"].max())
     if a.estimator == "kaplan_meier":
         return _kaplan_meier(ctx, a, rows, horizon)
-    estimator = getattr(importlib.import_module("hepatrial.stats"), _STATS_NAMES[a.estimator])
+    estimator = getattr(stats, _STATS_NAMES[a.estimator])
     if a.estimator == "cox":
         return _cox(ctx, a, rows, estimator)
     _check_competing(ctx, a)
@@ -144,9 +144,6 @@ def _check_competing(ctx: Context, a: Analysis) -> None:
 
 
 def _kaplan_meier(ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float) -> EndpointResult:
-    from hepatrial.stats.logrank import logrank
-    from hepatrial.stats.survival import kaplan_meier
-
     conf_type = a.ci_method or "log"
     if conf_type not in ("plain", "log", "log-log"):
         raise DataCheckError(
@@ -231,8 +228,6 @@ def _cox(
 def _cumulative_incidence(
     ctx: Context, a: Analysis, rows: pd.DataFrame, horizon: float, estimator: Callable[..., Any]
 ) -> EndpointResult:
-    from hepatrial.stats import gray_test
-
     if not (rows["CRSTAT"] != 0).any():
         return base_result(
             ctx,
@@ -344,8 +339,6 @@ def participant_flags(ctx: Context, variable: str, horizon: float) -> pd.Series:
 def binary(ctx: Context, a: Analysis) -> EndpointResult:
     """Participants with at least one event by the horizon: chi-square (with or without
     Yates) or Fisher's exact test, with the risk difference and its CI."""
-    from hepatrial.stats import compare_proportions
-
     horizon = float(a.endpoint.time_horizon_days or np.inf)
     flags = participant_flags(ctx, a.endpoint.variable, horizon)
     population = ctx.population(a.population)
@@ -359,7 +352,7 @@ def binary(ctx: Context, a: Analysis) -> EndpointResult:
         n1,
         x2,
         n2,
-        test=a.estimator,
+        test=cast(Literal["chisq", "chisq-yates", "fisher"], a.estimator),
         conf_level=a.conf_level,
         labels=(ctx.experimental, ctx.control),
     )
@@ -384,8 +377,6 @@ def binary(ctx: Context, a: Analysis) -> EndpointResult:
 
 def count(ctx: Context, a: Analysis) -> EndpointResult:
     """Event counts per arm over person-time to the horizon: Poisson rate ratio."""
-    from hepatrial.stats import rate_ratio
-
     horizon = float(a.endpoint.time_horizon_days or np.inf)
     population = ctx.population(a.population)
     ae = ctx.adam.adae
@@ -452,7 +443,6 @@ def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
         return base_result(
             ctx, a, status="not run", note=f"no analysable ADLB records of {paramcd}"
         )
-    mmrm = importlib.import_module("hepatrial.stats.mmrm").mmrm
     data = rows[["USUBJID", "ARMCD", "AVISIT", "CHG", "BASE"]].copy()
     order = [v for v in a.endpoint.visits if v in set(data["AVISIT"])]
     data["AVISIT"] = pd.Categorical(data["AVISIT"], categories=order, ordered=True)
@@ -467,7 +457,7 @@ def repeated_measures(ctx: Context, a: Analysis) -> EndpointResult:
         conf_level=a.conf_level,
     )
     differences = fit.summary.set_index("visit")
-    last = differences.loc[order[-1]]
+    last = cast(pd.Series, differences.loc[order[-1]])
     for visit, row in differences.iterrows():
         by_arm[f"difference@{visit}"] = {
             "estimate": float(row["estimate"]),

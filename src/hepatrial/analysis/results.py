@@ -16,7 +16,7 @@ import pandas as pd
 
 from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.protocol import Endpoint, Protocol
-from hepatrial.stats._common import Exclusion
+from hepatrial.stats.engine import Exclusion
 
 POPULATION_FLAGS = {"itt": "ITTFL", "treated": "SAFFL", "per_protocol": "PPROTFL"}
 TTE_PARAMS = {

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hepatrial import __version__
 from hepatrial.exceptions import ExclusionWarning
 from hepatrial.stats._common import Exclusion, FloatArray, first_missing
 
@@ -24,8 +25,6 @@ DataLike = pd.DataFrame | Mapping[str, Any]
 
 def package_version() -> str:
     """The installed hepatrial version, recorded in every result's provenance."""
-    from hepatrial import __version__
-
     return __version__
 
 
