@@ -42,6 +42,8 @@ demo: install
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/vulture src vulture_whitelist.py --min-confidence 60
 
 typecheck: install-test
 	$(BIN)/mypy src

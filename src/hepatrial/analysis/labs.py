@@ -21,6 +21,7 @@ import pandas as pd
 
 from hepatrial.exceptions import DataCheckError
 from hepatrial.protocol import Protocol
+from hepatrial.scores import meld
 from hepatrial.units import convert
 
 # analyte -> (PARAMCD, PARAM label, unit reported, unit in the store)
@@ -101,8 +102,6 @@ def _same_day(labs: pd.DataFrame, analytes: tuple[str, ...]) -> tuple[pd.DataFra
 
 
 def _meld(labs: pd.DataFrame, variant: str) -> tuple[pd.DataFrame, int]:
-    from hepatrial.scores import meld
-
     if variant not in ("unos", "unos_unrounded"):
         raise DataCheckError(
             f"meld_variant={variant!r}: MELD trajectories are derived for 'unos' and "

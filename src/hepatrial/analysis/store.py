@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import yaml
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from hepatrial.analysis.adam import AdamDatasets, derive_adam
@@ -22,9 +24,8 @@ from hepatrial.analysis.results import PlanResults
 from hepatrial.exceptions import DataCheckError
 from hepatrial.frames import as_text
 from hepatrial.protocol import Protocol, protocol_from_dict
-
-if TYPE_CHECKING:
-    from hepatrial.service.quality_results import DataQualityReport
+from hepatrial.service import DataQualityReport, check_store, load_trial_tables
+from hepatrial.store import Trial, session_factory
 
 
 def _factors(frame: pd.DataFrame) -> pd.Series:
@@ -94,17 +95,11 @@ def from_store_layout(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFr
 
 def load_source_tables(session: Session) -> dict[str, pd.DataFrame]:
     """Read the whole trial from the store in the analysis source layout."""
-    from hepatrial.service import load_trial_tables
-
     return from_store_layout(load_trial_tables(session))
 
 
 def load_store_protocol(session: Session) -> tuple[Protocol, str]:
     """The protocol snapshot stored with the trial, and its SHA-256."""
-    from sqlalchemy import select
-
-    from hepatrial.store import Trial
-
     trial = session.execute(select(Trial)).scalar_one_or_none()
     if trial is None:
         raise DataCheckError("the store holds no trial; create one first (hepatrial init)")
@@ -128,9 +123,6 @@ class StoreAnalysis:
 
 def analyse_store(url: str, *, options: dict[str, Any] | None = None) -> StoreAnalysis:
     """Read the store at ``url``, derive the ADaM datasets and run the protocol's plan."""
-    from hepatrial.service import check_store
-    from hepatrial.store import session_factory
-
     with session_factory(url)() as session:
         protocol, sha256 = load_store_protocol(session)
         source = load_source_tables(session)
@@ -145,6 +137,4 @@ def analyse_store(url: str, *, options: dict[str, Any] | None = None) -> StoreAn
 
 
 def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

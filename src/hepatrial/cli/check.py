@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Final
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -120,8 +121,6 @@ def check_command(
     report = _read(db)
     details = _details(report)
     if csv_path is not None:
-        import pandas as pd
-
         columns = [*SUMMARY_COLUMNS, "reason", "fix"]
         pd.DataFrame(details, columns=columns).to_csv(csv_path, index=False)
     if json_path is not None:

@@ -14,16 +14,20 @@ import typer
 from rich.console import Console
 
 from hepatrial.exceptions import HepatrialError
+from hepatrial.protocol import load_protocol
+from hepatrial.store import DEFAULT_URL
 
 if TYPE_CHECKING:
     from hepatrial.report.html import ReportInput
+
+# The analysis and report modules (SciPy, statsmodels, matplotlib) are imported inside the
+# commands that use them, so that every other command of the line starts without loading them.
 
 
 def _from_sdtm(directory: Path, protocol_name: str) -> tuple[ReportInput, str]:
     from hepatrial.analysis.adam import derive_adam
     from hepatrial.analysis.plan import run_plan
     from hepatrial.analysis.sdtm import from_sdtm, read_sdtm_directory, sdtm_losses
-    from hepatrial.protocol import load_protocol
     from hepatrial.report.html import ReportInput
 
     protocol = load_protocol(protocol_name)
@@ -75,7 +79,6 @@ def report_command(
 ) -> None:
     """Derive the analysis datasets, run the protocol's plan and write a self-contained report."""
     from hepatrial.report.html import render_report
-    from hepatrial.store import DEFAULT_URL
 
     console = Console(stderr=True)
     if sdtm is not None and protocol is None:

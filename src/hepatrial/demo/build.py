@@ -30,11 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from hepatrial import service
 from hepatrial.allocation import Allocator, PriorAssignment, factor_levels
 from hepatrial.demo.reconstruct import candidates_for, published_sizes, reconstruct
+from hepatrial.demo.recording import record_participant
 from hepatrial.demo.records import Candidate, LabRecord, ReconstructedTrial
 from hepatrial.protocol import Protocol, load_protocol
 from hepatrial.protocol.eligibility import screen
+from hepatrial.store import init_db, session_factory
 
 INVESTIGATOR = "inv-01"
 ADMIN = "admin"
@@ -97,8 +100,6 @@ def allocation_seed(
 
 
 def _setup(session: Any, protocol: Protocol, seed: bytes, sites: Sequence[str]) -> None:
-    from hepatrial import service
-
     service.create_trial(session, protocol, seed=seed, admin=ADMIN)
     for code in sorted(set(sites)):
         service.add_site(session, code=code, name=f"Site {code}", user=ADMIN)
@@ -106,8 +107,6 @@ def _setup(session: Any, protocol: Protocol, seed: bytes, sites: Sequence[str]) 
 
 
 def _screen_all(session: Any, trial: ReconstructedTrial) -> None:
-    from hepatrial import service
-
     entries: list[tuple[dt.date, str, str, dict[str, Any]]] = []
     for c in trial.candidates:
         patient, on = _candidate_patient(c)
@@ -122,8 +121,6 @@ def _screen_all(session: Any, trial: ReconstructedTrial) -> None:
 
 
 def _randomize_all(session: Any, people: Sequence[Candidate], weights: np.ndarray) -> list[str]:
-    from hepatrial import service
-
     arms = []
     for c, weight in zip(people, weights, strict=True):
         result = service.randomize(
@@ -144,9 +141,6 @@ def build_trial_store(
     progress: Progress | None = None,
 ) -> BuiltTrial:
     """Record the reconstruction of ``protocol_id`` in ``directory/<protocol_id>.sqlite``."""
-    from hepatrial.demo.recording import record_participant
-    from hepatrial.store import init_db, session_factory
-
     note = progress or (lambda _message: None)
     protocol = load_protocol(protocol_id)
     people = candidates_for(protocol_id)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hepatrial.demo._arms import arms_at_published_sizes
+from hepatrial.demo._labs import continuous_meld
 from hepatrial.demo.records import (
     AdverseEventRecord,
     Candidate,
@@ -43,6 +44,7 @@ from hepatrial.demo.records import (
     ReconstructedTrial,
     ScreenFailure,
 )
+from hepatrial.stats.logrank import logrank
 
 SEED = 20170101
 N_MSC = 56
@@ -72,8 +74,6 @@ LogrankP = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
 def project_logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
     """Two-sided log-rank P from :func:`hepatrial.stats.logrank`."""
-    from hepatrial.stats.logrank import logrank
-
     return float(logrank(time, event, group).p_value)
 
 
@@ -168,8 +168,6 @@ def _with_infections_and_fever(
 
 
 def _baseline_labs(rng: np.random.Generator) -> tuple[float, float, float]:
-    from hepatrial.demo._labs import continuous_meld
-
     while True:
         bilirubin = float(np.exp(rng.normal(np.log(230.0), 0.35)))
         inr = float(rng.uniform(1.5, 2.4))

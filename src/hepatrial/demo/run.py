@@ -8,6 +8,7 @@ datasets, run the protocol's plan, write ``<trial>-report.html``, ``<trial>-resu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -20,7 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from hepatrial.analysis.store import analyse_store
+from hepatrial.demo.build import build_trial_store
+from hepatrial.demo.compare import compare
 from hepatrial.demo.reconstruct import SEED_TRIALS
+from hepatrial.report.html import ReportInput, render_report
 
 STAGES = ("seed search", "screening", "randomizing", "follow-up", "analysis", "report")
 
@@ -44,10 +49,6 @@ class TrialOutcome:
 
 def run_trial(protocol_id: str, out: str, messages: Any = None) -> TrialOutcome:
     """Build, analyse, report and compare one seed trial (``messages``: a queue for progress)."""
-    from hepatrial.analysis.store import analyse_store
-    from hepatrial.demo.build import build_trial_store
-    from hepatrial.demo.compare import compare
-    from hepatrial.report.html import ReportInput, render_report
 
     def note(stage: str) -> None:
         if messages is not None:
@@ -108,8 +109,6 @@ def run_trial(protocol_id: str, out: str, messages: Any = None) -> TrialOutcome:
 
 
 def _sha(seed: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(seed).hexdigest()
 
 

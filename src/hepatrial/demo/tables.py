@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from hepatrial.analysis.sources import SOURCE_COLUMNS
 from hepatrial.demo.records import Participant, ReconstructedTrial
 from hepatrial.protocol import Protocol, load_protocol
 from hepatrial.protocol.instruments import EQ5D_DIMENSIONS
+from hepatrial.scores import meld
 from hepatrial.units import check_plausible, conventional_unit
 
 
@@ -138,8 +140,6 @@ def _participant_rows(
 
 
 def _screening_scores(labs: dict[str, dict[str, Any]], protocol: Protocol) -> dict[str, float]:
-    from hepatrial.scores import meld
-
     bili = check_plausible(
         labs["bilirubin"]["value"], "bilirubin", labs["bilirubin"]["unit"], field="bilirubin"
     )[0]
@@ -228,8 +228,6 @@ def source_tables(
                 "facts": f.facts,
             }
         )
-    from hepatrial.analysis.sources import SOURCE_COLUMNS
-
     return {
         name: pd.DataFrame(
             rows,

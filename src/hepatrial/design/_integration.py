@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from hepatrial.stats._common import FloatArray
+from hepatrial.stats.engine import FloatArray
 
 GRID_R = 48
 _SQRT_2PI = math.sqrt(2.0 * math.pi)

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import special
 
 from hepatrial.design._common import check_positive, one_sided_alpha, z_upper
-from hepatrial.stats._common import RenderedResult
+from hepatrial.stats.engine import RenderedResult
 
 
 @dataclass(frozen=True)

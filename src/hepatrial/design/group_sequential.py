@@ -28,7 +28,7 @@ from scipy import optimize, stats
 
 from hepatrial.design import _integration as gs
 from hepatrial.design._common import check_probability, one_sided_alpha, z_upper
-from hepatrial.stats._common import FloatArray, RenderedResult
+from hepatrial.stats.engine import FloatArray, RenderedResult
 
 Spending = Literal["obf", "pocock"]
 Futility = Literal["none", "obf", "pocock"]

@@ -26,7 +26,7 @@ from hepatrial.design._common import (
     one_sided_alpha,
     z_upper,
 )
-from hepatrial.stats._common import RenderedResult
+from hepatrial.stats.engine import RenderedResult
 
 MeanMethod = Literal["normal", "t"]
 EventsMethod = Literal["schoenfeld", "freedman"]

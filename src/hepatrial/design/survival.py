@@ -16,7 +16,7 @@ import pandas as pd
 
 from hepatrial.design._common import check_positive, check_probability
 from hepatrial.design.sample_size import EventsMethod, events_survival
-from hepatrial.stats._common import RenderedResult
+from hepatrial.stats.engine import RenderedResult
 
 
 def event_probability(

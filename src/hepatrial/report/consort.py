@@ -14,14 +14,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyBboxPatch
 
 from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.analysis.results import EndpointResult
-from hepatrial.report.figures import INK, colour_map, to_data_uri
+from hepatrial.report.figures import INK, colour_map, in_house_style, new_figure, to_data_uri
 
 
 @dataclass(frozen=True)
@@ -150,9 +149,10 @@ def _reason_lines(reasons: tuple[tuple[str, int], ...], shown: int = 6) -> list[
     return lines
 
 
+@in_house_style
 def consort_figure(counts: ConsortCounts) -> str:
     """Draw the diagram; returns a PNG data URI."""
-    fig, ax = plt.subplots(figsize=(7.6, 6.0))
+    fig, ax = new_figure(7.6, 6.0)
     ax.set_xlim(0, 1)
     ax.set_ylim(0.07, 1)
     ax.axis("off")

@@ -1,53 +1,76 @@
-"""Report figures drawn with matplotlib's Agg backend and embedded as base64 PNG.
+"""Report figures drawn with matplotlib's object-oriented API and embedded as base64 PNG.
 
-Each function takes analysis data, returns a ``data:image/png;base64,...`` URI and closes its
-figure, so a report never depends on a file or a network resource. Arm colours are fixed by
-:data:`ARM_COLOURS` in protocol arm order (experimental first) across every figure.
+Each function takes analysis data and returns a ``data:image/png;base64,...`` URI, so a report
+never depends on a file or a network resource. Arm colours are fixed by :data:`ARM_COLOURS` in
+protocol arm order (experimental first) across every figure.
+
+Figures are :class:`~matplotlib.figure.Figure` objects rendered by the Agg canvas, outside
+pyplot: importing or drawing never selects a backend, registers a figure or changes
+``matplotlib.rcParams``. The house style :data:`STYLE` applies only inside the drawing functions
+(:func:`in_house_style`).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec, cast
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 ARM_COLOURS = ("#1b6e8f", "#c8602a", "#5b8c3a", "#7a4f9a")
 INK = "#1f2933"
 GRID = "#d9dee3"
 
-plt.rcParams.update(
-    {
-        "font.family": "DejaVu Sans",
-        "font.size": 9.5,
-        "axes.edgecolor": "#52606d",
-        "axes.labelcolor": INK,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "xtick.color": "#52606d",
-        "ytick.color": "#52606d",
-        "axes.grid": True,
-        "grid.color": GRID,
-        "grid.linewidth": 0.6,
-        "legend.frameon": False,
-    }
-)
+STYLE: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9.5,
+    "axes.edgecolor": "#52606d",
+    "axes.labelcolor": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "xtick.color": "#52606d",
+    "ytick.color": "#52606d",
+    "axes.grid": True,
+    "grid.color": GRID,
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+}
+"""The report's matplotlib settings, applied by :func:`in_house_style` while a figure is drawn."""
+
+P = ParamSpec("P")
+
+
+def in_house_style(draw: Callable[P, str]) -> Callable[P, str]:
+    """Run ``draw`` (which builds and renders a figure) under :data:`STYLE`, restored after."""
+
+    @functools.wraps(draw)
+    def styled(*args: P.args, **kwargs: P.kwargs) -> str:
+        # cast: matplotlib types rc keys as a Literal of every setting's name
+        with matplotlib.rc_context(cast(Any, STYLE)):
+            return draw(*args, **kwargs)
+
+    return styled
+
+
+def new_figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure of ``width`` x ``height`` inches with one axes, on an Agg canvas (not pyplot)."""
+    figure = Figure(figsize=(width, height))
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots()
 
 
 def to_data_uri(figure: Figure) -> str:
-    """PNG bytes of ``figure`` (150 dpi) as a data URI; the figure is closed."""
+    """PNG bytes of ``figure`` (150 dpi) as a data URI."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight", facecolor="white")
-    plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -65,6 +88,7 @@ def colour_map(arms: Sequence[str]) -> dict[str, str]:
     return {arm: ARM_COLOURS[i % len(ARM_COLOURS)] for i, arm in enumerate(arms)}
 
 
+@in_house_style
 def step_curves(
     curves: Mapping[str, pd.DataFrame],
     labels: Mapping[str, str],
@@ -82,7 +106,7 @@ def step_curves(
     """
     colours = colour_map(list(curves))
     height = 4.2 if at_risk is not None else 3.4
-    fig, ax = plt.subplots(figsize=(7.2, height))
+    fig, ax = new_figure(7.2, height)
     for arm, table in curves.items():
         t = np.concatenate([[0.0], table["time"].to_numpy(float)])
         start = 0.0 if rising else 1.0
@@ -154,6 +178,7 @@ def _risk_table(
             )
 
 
+@in_house_style
 def forest_plot(
     rows: pd.DataFrame,
     *,
@@ -167,7 +192,7 @@ def forest_plot(
     "favours B →") when the direction of benefit is known.
     """
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(7.2, 0.34 * n + 1.0))
+    fig, ax = new_figure(7.2, 0.34 * n + 1.0)
     y = np.arange(n)[::-1]
     overall = rows["subgroup"].to_numpy() == "Overall"
     ax.hlines(y, rows["ci_low"], rows["ci_high"], color=INK, lw=1.3)
@@ -200,12 +225,13 @@ def forest_plot(
     return to_data_uri(fig)
 
 
+@in_house_style
 def trajectories(
     means: pd.DataFrame, labels: Mapping[str, str], *, ylabel: str, arms: Sequence[str]
 ) -> str:
     """Mean ± 95% CI by visit day and arm; ``means`` has ``arm, day, mean, lower, upper``."""
     colours = colour_map(arms)
-    fig, ax = plt.subplots(figsize=(7.2, 3.2))
+    fig, ax = new_figure(7.2, 3.2)
     # arms side by side at each visit, so that their error bars do not hide each other
     spread = 0.012 * max(float(means["day"].max()), 1.0)
     offset = {arm: (i - (len(arms) - 1) / 2) * spread for i, arm in enumerate(arms)}

@@ -30,6 +30,8 @@ from hepatrial.report.competing import competing_risk_section, competing_risk_vi
 from hepatrial.report.consort import consort_counts, consort_figure
 from hepatrial.report.labels import screen_failure_labels
 from hepatrial.report.subgroups import subgroup_table
+from hepatrial.stats import cumulative_incidence
+from hepatrial.stats.survival import kaplan_meier, numbers_at_risk
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,6 @@ def _km_section(data: ReportInput) -> str:
         if empty:
             parts.append(f"<h3>{html.escape(endpoint.label)}</h3>" + _not_drawn(empty, arms))
             continue
-        from hepatrial.stats.survival import kaplan_meier, numbers_at_risk
-
         curves = {}
         conf_type = (
             endpoint.ci.method if endpoint.ci.method in ("plain", "log", "log-log") else "log"
@@ -192,8 +192,6 @@ def _km_section(data: ReportInput) -> str:
 
 def _cumulative_incidence_section(data: ReportInput) -> str:
     """Figures for the protocol's endpoints with competing events ('' when it has none)."""
-    from hepatrial.stats import cumulative_incidence
-
     r = data.results
     views = competing_risk_views(data.protocol, float(data.adam.adtte["AVAL"].max()))
     arms = {a: figures.short_label(a) for a in (r.experimental_arm, r.control_arm)}

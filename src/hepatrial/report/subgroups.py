@@ -19,10 +19,13 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from hepatrial.analysis.adam import AdamDatasets
-from hepatrial.analysis.results import EndpointResult, PlanResults
+from hepatrial.analysis.labs import paramcd_for
+from hepatrial.analysis.results import TTE_PARAMS, EndpointResult, PlanResults
 from hepatrial.protocol import Protocol
 from hepatrial.report.labels import strat_labels
 from hepatrial.report.tables import strat_levels
+from hepatrial.stats import change_from_baseline
+from hepatrial.stats.survival import kaplan_meier
 
 COLUMNS = ["subgroup", "level", "n", "estimate", "ci_low", "ci_high"]
 
@@ -45,8 +48,6 @@ def _levels(adsl: pd.DataFrame, protocol: Protocol) -> list[tuple[str, str, pd.S
 
 
 def _change_estimate(data: pd.DataFrame, control: str) -> tuple[float, float, float]:
-    from hepatrial.stats import change_from_baseline
-
     fit = change_from_baseline(
         data, baseline="BASE", follow_up="AVAL", group="ARMCD", method="ancova", reference=control
     )
@@ -56,8 +57,6 @@ def _change_estimate(data: pd.DataFrame, control: str) -> tuple[float, float, fl
 def _survival_estimate(
     data: pd.DataFrame, experimental: str, control: str, horizon: float, conf_type: str
 ) -> tuple[float, float, float]:
-    from hepatrial.stats.survival import kaplan_meier
-
     values = []
     for arm in (experimental, control):
         g = data[data["ARMCD"] == arm]
@@ -105,9 +104,6 @@ def subgroup_table(
 def _primary_data(
     adam: AdamDatasets, primary: EndpointResult, protocol: Protocol
 ) -> tuple[pd.DataFrame | None, str]:
-    from hepatrial.analysis.labs import paramcd_for
-    from hepatrial.analysis.results import TTE_PARAMS
-
     endpoint = protocol.primary_endpoint
     if primary.kind == "change_from_baseline":
         lb = adam.adlb

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.analysis.results import EndpointResult, PlanResults
@@ -270,8 +271,6 @@ def risk_times(horizon: float) -> list[float]:
 
 def mean_ci(values: pd.Series) -> tuple[float, float, float]:
     """Mean with a t-based 95% CI (the mean alone for one value)."""
-    from scipy import stats
-
     v = values.dropna().to_numpy(float)
     if v.size < 2:
         m = float(v.mean()) if v.size else float("nan")

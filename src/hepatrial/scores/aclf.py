@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from hepatrial.exceptions import UnitError
@@ -198,15 +197,6 @@ def _grade(organs: _Organs, renal_replacement: BoolArray) -> IntArray:
         | (~kidney_failed & ~brain_failed & (kidney_dysfunction | brain_dysfunction))
     )
     return np.where(n >= 3, 3, np.where(n == 2, 2, np.where(grade_1, 1, 0))).astype(np.int64)
-
-
-def _failing_organs(failures: BoolArray) -> npt.NDArray[np.object_]:
-    """Tuples of failing organ names per row, built once per distinct failure pattern."""
-    codes = failures.astype(np.int64) @ (1 << np.arange(len(ORGANS)))
-    patterns, inverse = np.unique(codes, return_inverse=True)
-    names = np.empty(patterns.size, dtype=object)
-    names[:] = [tuple(o for i, o in enumerate(ORGANS) if int(p) >> i & 1) for p in patterns]
-    return np.asarray(names[inverse.reshape(-1)], dtype=object)
 
 
 def _organ_arrays(

@@ -39,19 +39,6 @@ def _check_rounding(rounding: str) -> None:
         raise ValueError(f"rounding={rounding!r} is not an option; use 'optn' or 'continuous'")
 
 
-def meld_engine(
-    bilirubin_mg_dl: FloatArray,
-    inr: FloatArray,
-    creatinine_mg_dl: FloatArray,
-    dialysis: BoolArray,
-) -> FloatArray:
-    """Continuous UNOS MELD, ``10 * MELD(i)``, after the lab floors, the cap and dialysis rule."""
-    arrays = np.broadcast_arrays(bilirubin_mg_dl, inr, creatinine_mg_dl, dialysis)
-    score = np.empty(arrays[0].shape, dtype=np.float64)
-    _meld_into([score], [np.empty(score.shape, dtype=np.float64)], *arrays)
-    return score
-
-
 def _meld_into(
     outs: list[FloatArray],
     buffers: list[Any],
@@ -167,17 +154,6 @@ def _meld_optn(outs: list[FloatArray], buffers: list[Any], *arrays: Any) -> None
     _meld_into(outs, buffers, *arrays)
     _round_half_up_into(outs[0])
     np.minimum(outs[0], MELD_CAP, out=outs[0])
-
-
-def meld_na_engine(
-    meld_value: FloatArray, sodium_mmol_l: FloatArray, variant: MeldNaVariant
-) -> FloatArray:
-    """MELD-Na from a MELD value (integer for OPTN 2016, continuous for Kim 2008)."""
-    meld_value, sodium_mmol_l = np.broadcast_arrays(meld_value, sodium_mmol_l)
-    score = np.array(meld_value, dtype=np.float64)
-    buffers = [np.empty(score.shape, dtype=dtype) for dtype in _MELD_NA_SCRATCH]
-    _sodium_into(score, sodium_mmol_l, variant, buffers)
-    return score
 
 
 _MELD_NA_SCRATCH = (np.float64, np.float64, np.bool_)
@@ -320,39 +296,6 @@ def _meld_na_into(
         np.minimum(score, MELD_CAP, out=score)
 
 
-def meld_3_engine(
-    female_or_adolescent: BoolArray,
-    bilirubin_mg_dl: FloatArray,
-    sodium_mmol_l: FloatArray,
-    inr: FloatArray,
-    creatinine_mg_dl: FloatArray,
-    albumin_g_dl: FloatArray,
-    dialysis: BoolArray,
-    *,
-    constant: float = 6.0,
-) -> FloatArray:
-    """Continuous MELD 3.0 after every input bound (no final rounding or 6-40 bound).
-
-    The terms are regrouped to save passes over large arrays (same equation)::
-
-        6 + 1.33 F + ln(Bili') (4.56 - 0.24 dNa) + 0.82 dNa + 9.09 ln(INR')
-          + ln(Cr') (11.14 - 1.83 dAlb) + 1.85 dAlb
-    """
-    arrays = np.broadcast_arrays(
-        female_or_adolescent,
-        bilirubin_mg_dl,
-        sodium_mmol_l,
-        inr,
-        creatinine_mg_dl,
-        albumin_g_dl,
-        dialysis,
-    )
-    score = np.empty(arrays[0].shape, dtype=np.float64)
-    buffers = [np.empty(score.shape, dtype=np.float64) for _ in range(_MELD_3_BUFFERS)]
-    _meld_3_into([score], buffers, *arrays, constant=constant)
-    return score
-
-
 _MELD_3_BUFFERS = 3
 """Scratch arrays :func:`_meld_3_into` needs, each the length of its output."""
 
@@ -372,9 +315,15 @@ def _meld_3_into(
 ) -> None:
     """Write continuous MELD 3.0 into ``outs[0]``, every temporary in three ``buffers``.
 
-    Adds the terms of the regrouped equation of :func:`meld_3_engine` left to right, computing
-    each just before it is added so that three scratch arrays suffice. ``clip(x, 1, inf)`` is
-    ``max(x, 1)``, and adding ``1.33 * F`` (0.0 or exactly 1.33) is adding 1.33 where F.
+    The terms are regrouped to save passes over large arrays (same equation)::
+
+        6 + 1.33 F + ln(Bili') (4.56 - 0.24 dNa) + 0.82 dNa + 9.09 ln(INR')
+          + ln(Cr') (11.14 - 1.83 dAlb) + 1.85 dAlb
+
+    and added left to right, each term computed just before it is added so that three scratch
+    arrays suffice; the result is continuous, after every input bound (no final rounding or
+    6-40 bound). ``clip(x, 1, inf)`` is ``max(x, 1)``, and adding ``1.33 * F`` (0.0 or exactly
+    1.33) is adding 1.33 where F.
     """
     score = outs[0]
     log_term, gap, product = buffers

@@ -27,7 +27,6 @@ class Settings(BaseSettings):
     workers: int = 1
     development: bool = False
     behind_tls: bool = False
-    max_page_size: int = 500
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> Self:

@@ -4,35 +4,29 @@ Owns the virtual patient models (``models/*.yaml``), the trial generator (:mod:`
 analyses of simulated trials with optional group-sequential looks (:mod:`.analysis`), the runner
 with its seeding, chunking and local or Dask backends (:mod:`.runner`) and power-curve plots
 (:mod:`.plots`). May import :mod:`hepatrial.protocol`, :mod:`hepatrial.allocation`,
-:mod:`hepatrial.scores`, :mod:`hepatrial.units`, :mod:`hepatrial.stats.batch` and
-:mod:`hepatrial.design`; never the store, the service or a front end.
-Names are resolved lazily so that the command line starts quickly.
+:mod:`hepatrial.scores`, :mod:`hepatrial.units`, :mod:`hepatrial.stats` (the batch engine and
+:mod:`hepatrial.stats.engine`) and :mod:`hepatrial.design`; never the store, the service, the
+analysis pipeline or a front end.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hepatrial.simulate.calibration import calibrate
+from hepatrial.simulate.patients import MODELS, PatientModel, load_model
+from hepatrial.simulate.plots import power_curve_figure, write_power_curves
+from hepatrial.simulate.results import GridResult, SimulationResult
+from hepatrial.simulate.runner import Scenario, simulate, simulate_grid
 
-_EXPORTS: dict[str, str] = {
-    "Scenario": "runner",
-    "SimulationResult": "results",
-    "simulate": "runner",
-    "simulate_grid": "runner",
-    "GridResult": "results",
-    "PatientModel": "patients",
-    "load_model": "patients",
-    "MODELS": "patients",
-    "calibrate": "calibration",
-    "power_curve_figure": "plots",
-    "write_power_curves": "plots",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hepatrial.simulate' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"hepatrial.simulate.{module}"), name)
+__all__ = [
+    "GridResult",
+    "MODELS",
+    "PatientModel",
+    "Scenario",
+    "SimulationResult",
+    "calibrate",
+    "load_model",
+    "power_curve_figure",
+    "simulate",
+    "simulate_grid",
+    "write_power_curves",
+]

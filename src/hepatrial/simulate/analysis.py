@@ -28,8 +28,8 @@ from scipy import special, stats
 
 from hepatrial.design import GsBoundaries
 from hepatrial.simulate.trial import MELD_VISIT_DAY, TrialBlock
-from hepatrial.stats._common import FloatArray
 from hepatrial.stats.batch import ancova_many, compare_proportions_many, logrank_many
+from hepatrial.stats.engine import FloatArray
 
 Array = npt.NDArray[Any]
 

@@ -18,7 +18,7 @@ from scipy import optimize, special
 
 from hepatrial.simulate import patients as pm
 from hepatrial.simulate import trial
-from hepatrial.stats._common import FloatArray
+from hepatrial.stats.engine import FloatArray
 
 
 def eligible_true_meld(model: pm.PatientModel, rng: np.random.Generator, n: int) -> FloatArray:

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hepatrial.exceptions import ProtocolError
-from hepatrial.stats._common import FloatArray
+from hepatrial.stats.engine import FloatArray
 
 Array = npt.NDArray[Any]
 

@@ -14,14 +14,11 @@ import os
 import tempfile
 from pathlib import Path
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-import hepatrial  # noqa: E402
-from hepatrial.simulate.results import GridResult  # noqa: E402
+import hepatrial
+from hepatrial.simulate.results import GridResult
 
 
 def _effect_label(protocol_kind: str, key: tuple[float, float, float]) -> str:
@@ -33,10 +30,16 @@ def _effect_label(protocol_kind: str, key: tuple[float, float, float]) -> str:
 
 
 def power_curve_figure(grid: GridResult, *, title: str | None = None) -> Figure:
-    """Matplotlib figure of power against n, one line per effect, with MC error bars."""
+    """Matplotlib figure of power against n, one line per effect, with MC error bars.
+
+    The figure is drawn on an Agg canvas outside pyplot (no backend is selected and nothing is
+    registered with pyplot), so it needs no closing; ``figure.savefig`` writes it.
+    """
     summary = grid.summary
     kind = "change" if (summary["hr"] == 1).all() and (summary["meld_shift"] != 0).any() else "hr"
-    figure, axis = plt.subplots(figsize=(7.0, 4.5), dpi=110)
+    figure = Figure(figsize=(7.0, 4.5), dpi=110)
+    FigureCanvasAgg(figure)
+    axis = figure.subplots()
     for key, rows in summary.groupby(["hr", "meld_shift", "risk_ratio"], sort=True):
         rows = rows.sort_values("n")
         axis.errorbar(
@@ -108,11 +111,7 @@ def write_power_curves(
     """
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    figure = power_curve_figure(grid)
-    try:
-        png = _png_bytes(figure)
-    finally:
-        plt.close(figure)
+    png = _png_bytes(power_curve_figure(grid))
     paths = (target / f"{stem}.png", target / f"{stem}.html", target / f"{stem}.csv")
     _atomic_write(paths[0], png)
     _atomic_write(paths[1], power_curve_html(grid, png, seed=seed).encode("utf-8"))

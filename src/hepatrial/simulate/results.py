@@ -12,7 +12,7 @@ import pandas as pd
 
 from hepatrial.simulate.analysis import TrialOutcomes
 from hepatrial.simulate.trial import DAYS_PER_MONTH
-from hepatrial.stats._common import RenderedResult
+from hepatrial.stats.engine import RenderedResult
 
 if TYPE_CHECKING:
     from hepatrial.simulate.runner import Scenario

@@ -27,7 +27,7 @@ from hepatrial.protocol import Factor, Protocol, load_protocol
 from hepatrial.protocol.variables import LAB_VARIABLES
 from hepatrial.simulate import patients as pm
 from hepatrial.simulate import screening
-from hepatrial.stats._common import FloatArray
+from hepatrial.stats.engine import FloatArray
 from hepatrial.units import plausible_range
 
 Array = npt.NDArray[Any]

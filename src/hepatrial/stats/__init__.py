@@ -3,65 +3,64 @@
 Owns survival (Kaplan-Meier, log-rank, Cox), competing risks (Aalen-Johansen, Gray, Fine-Gray),
 change from baseline (ANCOVA, t-tests), proportions and rates, and repeated measures (MMRM).
 May import numpy, scipy, pandas and statsmodels; never the store, the report or a web framework.
-Names are resolved lazily so that ``import hepatrial`` and the command line start quickly.
+Packages built on the estimators take the array types, exclusion records and the rendering mixin
+from :mod:`hepatrial.stats.engine`, never from a private module.
+
+``hepatrial.stats.logrank`` and ``hepatrial.stats.mmrm`` are the functions: the imports below
+bind them after their same-named modules, which stay importable as
+``from hepatrial.stats.logrank import ...``.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import Any
+from hepatrial.stats.ancova import AncovaResult, ancova, change_from_baseline
+from hepatrial.stats.competing import (
+    CumulativeIncidenceResult,
+    FineGrayResult,
+    GrayTestResult,
+    cumulative_incidence,
+    fine_gray,
+    gray_test,
+)
+from hepatrial.stats.cox import CoxResult, cox_ph
+from hepatrial.stats.logrank import LogrankResult, logrank
+from hepatrial.stats.mmrm import MmrmResult, mmrm
+from hepatrial.stats.proportions import ProportionsResult, compare_proportions
+from hepatrial.stats.rates import RateColumns, RateRatioResult, rate_ratio
+from hepatrial.stats.survival import (
+    KaplanMeierByGroup,
+    KaplanMeierResult,
+    RestrictedMeanSurvival,
+    kaplan_meier,
+    kaplan_meier_by,
+    numbers_at_risk,
+)
 
-_EXPORTS: dict[str, str] = {
-    "kaplan_meier": "survival",
-    "kaplan_meier_by": "survival",
-    "numbers_at_risk": "survival",
-    "KaplanMeierResult": "survival",
-    "KaplanMeierByGroup": "survival",
-    "RestrictedMeanSurvival": "survival",
-    "logrank": "logrank",
-    "LogrankResult": "logrank",
-    "cox_ph": "cox",
-    "CoxResult": "cox",
-    "cumulative_incidence": "competing",
-    "gray_test": "competing",
-    "fine_gray": "competing",
-    "GrayTestResult": "competing",
-    "CumulativeIncidenceResult": "competing",
-    "FineGrayResult": "competing",
-    "ancova": "ancova",
-    "change_from_baseline": "ancova",
-    "AncovaResult": "ancova",
-    "compare_proportions": "proportions",
-    "ProportionsResult": "proportions",
-    "rate_ratio": "rates",
-    "RateRatioResult": "rates",
-    "mmrm": "mmrm",
-    "MmrmResult": "mmrm",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-class _StatsPackage(types.ModuleType):
-    """Keeps ``hepatrial.stats.logrank`` (and ``mmrm``) the function, not the same-named module.
-
-    Importing a submodule binds it on its package; for modules named like the function they
-    export, that binding would shadow the function.
-    """
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(key) == key:
-            return
-        super().__setattr__(key, value)
-
-
-sys.modules[__name__].__class__ = _StatsPackage
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hepatrial.stats' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"hepatrial.stats.{module}"), name)
+__all__ = [
+    "AncovaResult",
+    "CoxResult",
+    "CumulativeIncidenceResult",
+    "FineGrayResult",
+    "GrayTestResult",
+    "KaplanMeierByGroup",
+    "KaplanMeierResult",
+    "LogrankResult",
+    "MmrmResult",
+    "ProportionsResult",
+    "RateColumns",
+    "RateRatioResult",
+    "RestrictedMeanSurvival",
+    "ancova",
+    "change_from_baseline",
+    "compare_proportions",
+    "cox_ph",
+    "cumulative_incidence",
+    "fine_gray",
+    "gray_test",
+    "kaplan_meier",
+    "kaplan_meier_by",
+    "logrank",
+    "mmrm",
+    "numbers_at_risk",
+    "rate_ratio",
+]

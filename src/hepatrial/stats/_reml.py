@@ -251,22 +251,12 @@ class CovarianceModel:
         return np.asarray(np.einsum("kij,ij->k", self.jacobian(theta), M), dtype=np.float64)
 
 
-def n_parameters(visits: int) -> int:
-    """Number of covariance parameters of an unstructured T x T matrix."""
-    return visits * (visits + 1) // 2
-
-
 def cholesky_factor(theta: FloatArray, visits: int) -> FloatArray:
     """Lower-triangular L from theta (row-major lower triangle, log diagonal)."""
     L = np.zeros((visits, visits))
     L[np.tril_indices(visits)] = theta
     L[np.diag_indices(visits)] = np.exp(np.diag(L))
     return L
-
-
-def theta_from_sigma(sigma: FloatArray) -> FloatArray:
-    """Inverse of :func:`cholesky_factor` composed with ``L @ L.T``."""
-    return _unstructured_theta(np.array(sigma, dtype=np.float64), len(sigma))
 
 
 def _across_subjects(A: FloatArray, B: FloatArray) -> FloatArray:

@@ -51,8 +51,6 @@ __all__ = [
     "numbers_at_risk",
 ]
 
-TABLE_COLUMNS = ["time", "at_risk", "events", "censored", "survival", "std_err", "lower", "upper"]
-
 
 @dataclass(frozen=True)
 class MedianSurvival:

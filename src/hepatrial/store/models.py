@@ -11,6 +11,7 @@ quality of life, adverse events, outcomes, withdrawals) are in :mod:`hepatrial.s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any, Final
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
@@ -49,8 +50,6 @@ class AllocationSecret(Audited, Base):
 
     def audit_state(self) -> dict[str, Any]:
         """The audit log keeps the seed's SHA-256 commitment, never the seed itself."""
-        import hashlib
-
         return {"trial_id": self.trial_id, "seed_sha256": hashlib.sha256(self.seed).hexdigest()}
 
 

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hepatrial.store.base import Audited, Base
 
-DOSE_STATUSES: Final = ("planned", "given", "missed")
 AE_OUTCOMES: Final = (
     "recovered",
     "recovering",

@@ -7,21 +7,12 @@ vectorization and no Python loop per trial.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hepatrial.stats.batch.linear import ancova_many, compare_proportions_many
+from hepatrial.stats.batch.survival import kaplan_meier_at_many, logrank_many
 
-_EXPORTS: dict[str, str] = {
-    "logrank_many": "survival",
-    "kaplan_meier_at_many": "survival",
-    "ancova_many": "linear",
-    "compare_proportions_many": "linear",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hepatrial.stats.batch' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"hepatrial.stats.batch.{module}"), name)
+__all__ = [
+    "ancova_many",
+    "compare_proportions_many",
+    "kaplan_meier_at_many",
+    "logrank_many",
+]
