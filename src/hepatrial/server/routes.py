@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, Header, Query, status
 from hepatrial import service
 from hepatrial.server import schemas
 from hepatrial.server.deps import Session, allowed_to
-from hepatrial.service.idempotency import replayed_or_run
 from hepatrial.service import participants as people
 from hepatrial.service import policy
+from hepatrial.service.idempotency import replayed_or_run
 from hepatrial.store import User, verify_audit
 
 router = APIRouter()
