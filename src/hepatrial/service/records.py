@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -416,6 +417,66 @@ def _reason_problems(reason: str) -> list[Problem]:
     ]
 
 
+@dataclass(frozen=True)
+class _Ending:
+    """A withdrawal from the study or a treatment discontinuation: what differs between them."""
+
+    kind: Literal["withdrawal", "discontinuation"]
+    model: type[Withdrawal] | type[Discontinuation]
+    date_field: str
+    action: str
+    earlier: str
+
+
+_WITHDRAWAL = _Ending("withdrawal", Withdrawal, "withdrawn_on", "a withdrawal", "withdrew")
+_DISCONTINUATION = _Ending(
+    "discontinuation",
+    Discontinuation,
+    "discontinued_on",
+    "a treatment discontinuation",
+    "discontinued treatment",
+)
+
+
+def _record_ending(
+    session: Session,
+    ending: _Ending,
+    *,
+    participant_id: str,
+    on: dt.date,
+    reason: str,
+    user: str,
+    detail: str | None,
+) -> int:
+    """Record a withdrawal or discontinuation (at most one of each), refusing one dated before
+    the records it would make impossible."""
+    problems = _reason_problems(reason) + _texts(detail=detail)
+    date_column = getattr(ending.model, ending.date_field)
+    with write_operation(session, user):
+        clinical_participant(session, user, participant_id, f"recording {ending.action}")
+        _randomization(session, participant_id, f"record {ending.action}")
+        earlier = session.execute(
+            select(date_column).where(ending.model.participant_id == participant_id)
+        ).scalar_one_or_none()
+        if earlier is not None:
+            raise ConflictError(
+                f"participant {participant_id!r} already {ending.earlier} on {earlier}"
+            )
+        problems += life_cycle_problems(session, participant_id, ending.kind, ending.date_field, on)
+        refuse_hard(problems)
+        history = participant_history(session, participant_id, with_records=True)
+        refuse_conflicts(ending_problems(ending.kind, ending.date_field, on, history))
+        row = ending.model(
+            participant_id=participant_id,
+            reason=reason,
+            detail=detail,
+            **{ending.date_field: on},
+        )
+        session.add(row)
+        session.flush()
+    return row.id
+
+
 def record_withdrawal(
     session: Session,
     *,
@@ -430,27 +491,15 @@ def record_withdrawal(
     Nothing is recorded after it; a withdrawal dated before existing records is refused with
     the list of those records. To stop only the treatment, see :func:`record_discontinuation`.
     """
-    problems = _reason_problems(reason) + _texts(detail=detail)
-    with write_operation(session, user):
-        clinical_participant(session, user, participant_id, "recording a withdrawal")
-        _randomization(session, participant_id, "record a withdrawal")
-        earlier = session.execute(
-            select(Withdrawal.withdrawn_on).where(Withdrawal.participant_id == participant_id)
-        ).scalar_one_or_none()
-        if earlier is not None:
-            raise ConflictError(f"participant {participant_id!r} already withdrew on {earlier}")
-        problems += life_cycle_problems(
-            session, participant_id, "withdrawal", "withdrawn_on", withdrawn_on
-        )
-        refuse_hard(problems)
-        history = participant_history(session, participant_id, with_records=True)
-        refuse_conflicts(ending_problems("withdrawal", "withdrawn_on", withdrawn_on, history))
-        row = Withdrawal(
-            participant_id=participant_id, withdrawn_on=withdrawn_on, reason=reason, detail=detail
-        )
-        session.add(row)
-        session.flush()
-    return row.id
+    return _record_ending(
+        session,
+        _WITHDRAWAL,
+        participant_id=participant_id,
+        on=withdrawn_on,
+        reason=reason,
+        user=user,
+        detail=detail,
+    )
 
 
 def record_discontinuation(
@@ -467,36 +516,15 @@ def record_discontinuation(
     No dose may be given after it, and one given after it is listed in the refusal; visits,
     labs, questionnaires, adverse events and outcomes go on being recorded.
     """
-    problems = _reason_problems(reason) + _texts(detail=detail)
-    with write_operation(session, user):
-        clinical_participant(session, user, participant_id, "recording a treatment discontinuation")
-        _randomization(session, participant_id, "record a treatment discontinuation")
-        earlier = session.execute(
-            select(Discontinuation.discontinued_on).where(
-                Discontinuation.participant_id == participant_id
-            )
-        ).scalar_one_or_none()
-        if earlier is not None:
-            raise ConflictError(
-                f"participant {participant_id!r} already discontinued treatment on {earlier}"
-            )
-        problems += life_cycle_problems(
-            session, participant_id, "discontinuation", "discontinued_on", discontinued_on
-        )
-        refuse_hard(problems)
-        history = participant_history(session, participant_id, with_records=True)
-        refuse_conflicts(
-            ending_problems("discontinuation", "discontinued_on", discontinued_on, history)
-        )
-        row = Discontinuation(
-            participant_id=participant_id,
-            discontinued_on=discontinued_on,
-            reason=reason,
-            detail=detail,
-        )
-        session.add(row)
-        session.flush()
-    return row.id
+    return _record_ending(
+        session,
+        _DISCONTINUATION,
+        participant_id=participant_id,
+        on=discontinued_on,
+        reason=reason,
+        user=user,
+        detail=detail,
+    )
 
 
 __all__ = [
