@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hepatrial.store.base import Audited, Base
@@ -81,6 +81,8 @@ class LabResult(Audited, Base):
     """A laboratory value as entered (value, unit) and converted to the analyte's standard unit."""
 
     __tablename__ = "lab_results"
+    # The cohort edit check reads an analyte's latest values (hepatrial.service.labs).
+    __table_args__ = (Index("ix_lab_results_analyte_id", "analyte", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
