@@ -23,6 +23,7 @@ use it to kill a process inside a randomization; it is never set in production.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, NoReturn
 
@@ -234,6 +235,11 @@ class _Sequence:
 
 _sequences: dict[str, _Sequence] = {}
 _allocators: dict[str, Allocator] = {}
+# The caches above hold no secret (the seed is unsealed per use) and are keyed without
+# credentials; this lock keeps a server's threads from extending one history copy at once.
+# A thread may wait here for another that waits for the database's write lock; no thread
+# takes this lock while it holds the write lock and waits for another thread, so no deadlock.
+_cache_lock = threading.RLock()
 
 
 def _store_url(session: Session) -> str:
@@ -258,6 +264,14 @@ _HISTORY = (
 
 
 def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = False) -> _Sequence:
+    """See :func:`_read_history`; serialized within the process by ``_cache_lock``."""
+    with _cache_lock:
+        return _read_history(session, key, allocator, lock=lock)
+
+
+def _read_history(
+    session: Session, key: str, allocator: Allocator, *, lock: bool = False
+) -> _Sequence:
     """The committed allocation history, read incrementally (allocations are append-only).
 
     Only rows after the cached ones are read; the last cached row is read again and must
@@ -280,7 +294,7 @@ def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = F
         first = rows[0] if rows else None
         if first is None or first[0] != start or first[3] != cached.participants[-1]:
             _sequences.pop(key, None)
-            return _history(session, key, allocator)
+            return _read_history(session, key, allocator)
         rows = rows[1:]
     new = [PriorAssignment(number, arm, dict(factors)) for number, arm, factors, _ in rows]
     try:
@@ -308,10 +322,11 @@ def _seed(session: Session, trial: Trial | _TrialKey) -> bytes:
 
 
 def _allocator(trial: Trial | _TrialKey, protocol: Protocol) -> Allocator:
-    allocator = _allocators.get(trial.protocol_sha256)
-    if allocator is None:
-        allocator = _allocators[trial.protocol_sha256] = Allocator.from_protocol(protocol)
-    return allocator
+    with _cache_lock:
+        allocator = _allocators.get(trial.protocol_sha256)
+        if allocator is None:
+            allocator = _allocators[trial.protocol_sha256] = Allocator.from_protocol(protocol)
+        return allocator
 
 
 def _refuse_repeat(
