@@ -24,7 +24,13 @@ from _store_support import (
 from sqlalchemy import func, select
 
 from hepatrial.allocation import Allocator, PriorAssignment, factor_levels
-from hepatrial.exceptions import AllocationError, EligibilityError, RecordError, UnitError
+from hepatrial.exceptions import (
+    AllocationError,
+    EligibilityError,
+    NotFoundError,
+    RecordError,
+    UnitError,
+)
 from hepatrial.protocol import load_protocol
 from hepatrial.service import (
     RandomizationResult,
@@ -185,7 +191,8 @@ def test_unscreened_participant_is_refused(session: StoreSession) -> None:
     ("overrides", "error", "message"),
     [
         ({"user": MONITOR}, RecordError, "role 'monitor'"),
-        ({"user": COORDINATOR_S02}, RecordError, "site 'S02'"),
+        # another site's participant does not exist for a site-bound user (no 403 that confirms it)
+        ({"user": COORDINATOR_S02}, NotFoundError, "is not in this trial"),
         ({"randomized_on": SCREEN_DAY + dt.timedelta(days=29)}, EligibilityError, "29 days old"),
         ({"weight_kg": None}, RecordError, "weight_kg is required"),
         ({"randomized_on": SCREEN_DAY - dt.timedelta(days=1)}, RecordError, "before the screening"),

@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final, TypeVar
-from typing import Protocol as Interface
+from typing import Any, TypeVar
 
 import yaml
 from sqlalchemy import select
@@ -22,10 +21,8 @@ from hepatrial.checks.personal import code_problems, field_name_problems
 from hepatrial.exceptions import InvalidRecordError, NotAllowedError, NotFoundError
 from hepatrial.protocol.loader import protocol_from_dict
 from hepatrial.protocol.models import Protocol
+from hepatrial.service.policy import Action, UserLike, allowed, roles_allowed
 from hepatrial.store import Participant, Trial, User, Visit, acting_as
-
-CLINICAL_ROLES: Final = frozenset({"investigator", "coordinator"})
-ADMIN_ROLES: Final = frozenset({"admin"})
 
 
 @contextmanager
@@ -72,37 +69,23 @@ def refuse_identifying(fields: Iterable[str], *, where: str) -> None:
         raise InvalidRecordError(problems=problems)
 
 
-class UserLike(Interface):
-    """What the checks need of a user: a stored :class:`User` or a row read without the ORM."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def site_code(self) -> str | None: ...
-    @property
-    def active(self) -> bool: ...
-
-
 AnyUser = TypeVar("AnyUser", bound=UserLike)
 
 
-def acting_user(session: Session, user_id: str, roles: frozenset[str], action: str) -> User:
-    """The active user ``user_id``, refused unless their role may perform ``action``."""
-    return check_acting_user(user_id, session.get(User, user_id), roles, action)
+def acting_user(session: Session, user_id: str, action: Action, doing: str) -> User:
+    """The active user ``user_id``, refused unless the policy lets their role do ``action``."""
+    return check_acting_user(user_id, session.get(User, user_id), action, doing)
 
 
-def check_acting_user(
-    user_id: str, user: AnyUser | None, roles: frozenset[str], action: str
-) -> AnyUser:
-    """Refuse an unknown or deactivated user, or one whose role may not perform ``action``."""
+def check_acting_user(user_id: str, user: AnyUser | None, action: Action, doing: str) -> AnyUser:
+    """Refuse an unknown or deactivated user, or one whose role the policy does not allow
+    ``action`` (``doing`` says it in words for the message)."""
     if user is None or not user.active:
         state = "unknown" if user is None else "deactivated"
-        raise NotAllowedError(f"user={user_id!r} is {state}; {action} needs an active user")
-    if user.role not in roles:
-        allowed = " or ".join(sorted(roles))
-        raise NotAllowedError(f"user={user_id!r} has role {user.role!r}; {action} needs {allowed}")
+        raise NotAllowedError(f"user={user_id!r} is {state}; {doing} needs an active user")
+    if not allowed(user, action):
+        roles = " or ".join(roles_allowed(action))
+        raise NotAllowedError(f"user={user_id!r} has role {user.role!r}; {doing} needs {roles}")
     return user
 
 
@@ -175,7 +158,7 @@ def clinical_participant(
     session: Session, user: str, participant_id: str, action: str
 ) -> Participant:
     """The participant, refused unless ``user`` may do ``action`` on them (role and site)."""
-    acting = acting_user(session, user, CLINICAL_ROLES, action)
+    acting = acting_user(session, user, "record.write", action)
     return get_participant(session, participant_id, acting)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hepatrial.checks.personal import code_problems
 from hepatrial.exceptions import InvalidRecordError, NotAllowedError, NotFoundError, Problem
-from hepatrial.service._common import ADMIN_ROLES, acting_user, write_operation
+from hepatrial.service._common import acting_user, write_operation
 from hepatrial.store import ApiToken, AuthEvent, Credential, User
 from hepatrial.store.base import utc_now
 
@@ -84,7 +84,7 @@ def set_password(session: Session, *, user_id: str, password: str, user: str) ->
     digest = _hasher.hash(password)
     with write_operation(session, user):
         if user != user_id:
-            acting_user(session, user, ADMIN_ROLES, "setting another user's password")
+            acting_user(session, user, "user.manage", "setting another user's password")
         if session.get(User, user_id) is None:
             raise NotFoundError(f"user {user_id!r} does not exist")
         credential = session.get(Credential, user_id)
@@ -181,7 +181,7 @@ def create_token(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = None if expires_days is None else utc_now() + dt.timedelta(days=expires_days)
     with write_operation(session, user):
-        acting_user(session, user, ADMIN_ROLES, "issuing an API token")
+        acting_user(session, user, "user.manage", "issuing an API token")
         if session.get(User, user_id) is None:
             raise NotFoundError(f"user {user_id!r} does not exist")
         row = ApiToken(user_id=user_id, token_sha256=_digest(token), expires_at=expires)
@@ -193,7 +193,7 @@ def create_token(
 def revoke_token(session: Session, *, token_id: int, user: str) -> None:
     """Revoke token ``token_id`` (``user``: an admin); a revoked token is refused from then on."""
     with write_operation(session, user):
-        acting_user(session, user, ADMIN_ROLES, "revoking an API token")
+        acting_user(session, user, "user.manage", "revoking an API token")
         row = session.get(ApiToken, token_id)
         if row is None:
             raise NotFoundError(f"API token {token_id} does not exist")

@@ -24,9 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final, Literal
+from typing import Protocol as Interface
 
 from hepatrial.exceptions import NotAllowedError
-from hepatrial.service._common import UserLike
+
+
+class UserLike(Interface):
+    """What the policy needs of a user: a stored ``User`` or a row read without the ORM."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def site_code(self) -> str | None: ...
+    @property
+    def active(self) -> bool: ...
+
 
 Action = Literal[
     "trial.read",
@@ -61,6 +75,11 @@ POLICY: Final[Mapping[str, frozenset[Action]]] = {
 
 UNBLINDED_ROLES: Final = frozenset({"investigator", "coordinator", "monitor", "admin"})
 """Roles that see allocations (the seed trials are open-label for the sites that treat)."""
+
+
+def roles_allowed(action: Action) -> tuple[str, ...]:
+    """The roles the policy lets do ``action``, in the order of :data:`POLICY`."""
+    return tuple(role for role, actions in POLICY.items() if action in actions)
 
 
 def allowed(user: UserLike, action: Action) -> bool:

@@ -52,7 +52,6 @@ from hepatrial.protocol.dosing import PlannedDose, check_dose, plan_doses
 from hepatrial.protocol.models import Protocol
 from hepatrial.service._checks import participant_history, refuse_hard, today
 from hepatrial.service._common import (
-    CLINICAL_ROLES,
     acting_user,
     cached_protocol,
     check_acting_user,
@@ -415,7 +414,7 @@ def _prepare(
     """
     url = _store_url(session)
     acting, found, trial, ids = _read_request(session, participant_id, user, url)
-    checked = check_acting_user(user, acting, CLINICAL_ROLES, "randomization")
+    checked = check_acting_user(user, acting, "participant.randomize", "randomization")
     screening_id, screening = _check_candidate(session, participant_id, checked, found)
     if trial is None:
         raise no_trial()
@@ -598,7 +597,7 @@ def record_dose(
     recorded with the deviation (see :func:`hepatrial.protocol.dosing.check_dose`).
     """
     with write_operation(session, user):
-        acting = acting_user(session, user, CLINICAL_ROLES, "recording a dose")
+        acting = acting_user(session, user, "record.write", "recording a dose")
         get_participant(session, participant_id, acting)
         protocol = trial_protocol(get_trial(session))
         history = participant_history(session, participant_id)
@@ -641,7 +640,7 @@ def record_missed_dose(
     """Record that a planned dose was not given, and why; return the dose row id."""
     refuse_hard(text_problems("reason", reason))
     with write_operation(session, user):
-        acting = acting_user(session, user, CLINICAL_ROLES, "recording a missed dose")
+        acting = acting_user(session, user, "record.write", "recording a missed dose")
         get_participant(session, participant_id, acting)
         dose = _planned_dose(session, participant_id, intervention, dose_number)
         if dose.status != "planned":

@@ -31,7 +31,6 @@ from hepatrial.protocol.patient import Patient
 from hepatrial.protocol.variables import SCORE_VARIABLES
 from hepatrial.service._checks import enforce, store_confirmations, today
 from hepatrial.service._common import (
-    CLINICAL_ROLES,
     acting_user,
     check_code,
     get_trial,
@@ -231,7 +230,7 @@ def screen_participant(
     check_code("participant_id", participant_id)
     patient = _as_patient(participant_id, patient)
     with write_operation(session, user):
-        acting = acting_user(session, user, CLINICAL_ROLES, "screening")
+        acting = acting_user(session, user, "participant.screen", "screening")
         if acting.site_code not in (None, site):
             raise NotAllowedError(f"user={user!r} works at site {acting.site_code!r}, not {site!r}")
         protocol = trial_protocol(get_trial(session))

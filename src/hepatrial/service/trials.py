@@ -14,7 +14,6 @@ from hepatrial.exceptions import ConflictError, InvalidRecordError, NotFoundErro
 from hepatrial.protocol.loader import load_protocol
 from hepatrial.protocol.models import ParticipantCodes, Protocol
 from hepatrial.service._common import (
-    ADMIN_ROLES,
     acting_user,
     check_code,
     get_trial,
@@ -128,7 +127,7 @@ def add_site(session: Session, *, code: str, name: str, user: str) -> None:
     if problems:
         raise InvalidRecordError(problems=problems)
     with write_operation(session, user):
-        acting_user(session, user, ADMIN_ROLES, "adding a site")
+        acting_user(session, user, "site.manage", "adding a site")
         if session.get(Site, code) is not None:
             raise ConflictError(f"site {code!r} already exists")
         session.add(Site(code=code, name=name.strip()))
@@ -147,7 +146,7 @@ def add_user(
     if role not in ROLES:
         raise InvalidRecordError(f"role={role!r} is not a role; roles: {', '.join(ROLES)}")
     with write_operation(session, user):
-        acting_user(session, user, ADMIN_ROLES, "adding a user")
+        acting_user(session, user, "user.manage", "adding a user")
         if session.get(User, user_id) is not None:
             raise ConflictError(f"user {user_id!r} already exists")
         if site is not None and session.get(Site, site) is None:
