@@ -23,7 +23,16 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = ROOT / "requirements"
-EXTRAS_ONLY = {"typer", "rich", "dask", "distributed"}
+EXTRAS_ONLY = {
+    "typer",
+    "rich",
+    "dask",
+    "distributed",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pydantic_settings",
+}
 
 
 def _pins(lock: Path) -> dict[str, tuple[str, str]]:
