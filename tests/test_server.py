@@ -244,3 +244,21 @@ def test_insecure_settings_are_refused() -> None:
         Settings(host="0.0.0.0")
     assert Settings(host="0.0.0.0", behind_tls=True).host == "0.0.0.0"
     assert Settings(host="0.0.0.0", development=True).development
+
+
+def test_new_roles_follow_the_policy(trial_url: str) -> None:
+    """The unblinded statistician and the DSMB (migration 0005) are stored and see arms; the
+    blinded statistician does not, and none of them enters clinical data."""
+    from hepatrial.service import policy
+    from hepatrial.store import User
+
+    with open_session(trial_url) as session:
+        add_user(session, user_id="ustat-1", role="unblinded_statistician", user=ADMIN)
+        add_user(session, user_id="dsmb-1", role="dsmb", user=ADMIN)
+        roles = {u: session.get(User, u).role for u in ("ustat-1", "dsmb-1")}  # type: ignore[union-attr]
+    assert roles == {"ustat-1": "unblinded_statistician", "dsmb-1": "dsmb"}
+    for role, sees in (("statistician", False), ("unblinded_statistician", True), ("dsmb", True)):
+        user = User(id="u", role=role, site_code=None, active=True)
+        assert policy.sees_allocation(user) is sees
+        assert policy.allowed(user, "export.read") is sees
+        assert not policy.allowed(user, "record.write")

@@ -34,7 +34,7 @@ from hepatrial.exceptions import (
     RecordError,
 )
 from hepatrial.protocol.models import ParticipantCodes
-from hepatrial.store import DEFAULT_URL, StoreSession, init_db, open_session, verify_audit
+from hepatrial.store import DEFAULT_URL, ROLES, StoreSession, init_db, open_session, verify_audit
 
 Db = Annotated[
     str,
@@ -184,9 +184,7 @@ def site_add(
 
 def user_add(
     user_id: Annotated[str, typer.Argument()],
-    role: Annotated[
-        str, typer.Argument(help="investigator|coordinator|monitor|statistician|admin")
-    ],
+    role: Annotated[str, typer.Argument(help=" | ".join(ROLES))],
     user: User,
     site: Annotated[str | None, typer.Option(help="Bind the user to one site.")] = None,
     db: Db = DEFAULT_URL,

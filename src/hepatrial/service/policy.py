@@ -13,8 +13,11 @@ investigator   read the trial and their participants, screen, randomize, record
 coordinator    the same as an investigator
 monitor        read participants and the schedule, verify the audit trail, run the
                data-quality report
-statistician   read the trial, export SDTM datasets and the report; blinded: never
-               sees an arm before the trial is unblinded
+statistician   read the trial and the data-quality report; blinded: never sees an arm,
+               so no export or report that carries one
+unblinded_     the same, and the SDTM exports and the report with the arms (the
+statistician   statistician who prepares the DSMB's unblinded reports)
+dsmb           read the trial, the exports and the report, unblinded
 admin          manage sites, users, passwords and tokens; every read and check (but no
                clinical entry: an admin does not screen, randomize or record)
 =============  ===================================================================
@@ -68,12 +71,16 @@ POLICY: Final[Mapping[str, frozenset[Action]]] = {
     "investigator": _CLINICAL,
     "coordinator": _CLINICAL,
     "monitor": _READ | frozenset({"audit.verify", "quality.read"}),
-    "statistician": frozenset({"trial.read", "export.read", "quality.read"}),
+    "statistician": frozenset({"trial.read", "quality.read"}),
+    "unblinded_statistician": frozenset({"trial.read", "export.read", "quality.read"}),
+    "dsmb": frozenset({"trial.read", "export.read", "quality.read"}),
     "admin": _READ | _ADMIN,
 }
 """The actions each role may perform (the table in the module docstring)."""
 
-UNBLINDED_ROLES: Final = frozenset({"investigator", "coordinator", "monitor", "admin"})
+UNBLINDED_ROLES: Final = frozenset(
+    {"investigator", "coordinator", "monitor", "unblinded_statistician", "dsmb", "admin"}
+)
 """Roles that see allocations (the seed trials are open-label for the sites that treat)."""
 
 

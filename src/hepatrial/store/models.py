@@ -19,11 +19,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hepatrial.store.base import Audited, Base, utc_now
 
-ROLES: Final = ("investigator", "coordinator", "monitor", "statistician", "admin")
-"""Roles a user may hold. Investigators and coordinators screen, randomize and record;
-monitors and statisticians read; admins manage sites and users."""
+ROLES: Final = (
+    "investigator",
+    "coordinator",
+    "monitor",
+    "statistician",
+    "unblinded_statistician",
+    "dsmb",
+    "admin",
+)
+"""Roles a user may hold (what each may do: :data:`hepatrial.service.policy.POLICY`)."""
 
-_ROLE_CHECK = "role IN ('investigator', 'coordinator', 'monitor', 'statistician', 'admin')"
+_ROLE_CHECK = "role IN (" + ", ".join(f"'{role}'" for role in ROLES) + ")"
 
 
 class Trial(Audited, Base):
@@ -70,7 +77,7 @@ class User(Audited, Base):
     __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(32))
     site_code: Mapped[str | None] = mapped_column(ForeignKey("sites.code"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
