@@ -20,7 +20,9 @@ import pytest
 from _store_support import ADMIN, COORDINATOR_S02, match_patient
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, select
+from typer.testing import CliRunner
 
+from hepatrial.cli.main import app
 from hepatrial.exceptions import NotAllowedError
 from hepatrial.server.app import create_app
 from hepatrial.server.settings import Settings
@@ -218,3 +220,18 @@ def test_the_openapi_document_lists_the_sign_in_routes(client: TestClient) -> No
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert "security" not in paths[LOGIN]["post"]  # login needs no authentication
     assert paths[LOGOUT]["post"]["security"]
+
+
+def test_the_cli_enrols_and_confirms_a_second_factor(client: TestClient, url: str) -> None:
+    """``hepatrial user totp`` prints the URI and secret once; ``totp-confirm`` takes a code."""
+    enrol = CliRunner().invoke(app, ["user", "totp", ADMIN, "--user", ADMIN, "--db", url])
+    assert enrol.exit_code == 0, enrol.output
+    secret = next(
+        line.split()[1] for line in enrol.output.splitlines() if line.startswith("secret")
+    )
+    assert f"otpauth://totp/hepatrial:{ADMIN}?secret={secret}" in enrol.output
+    totp = pyotp.TOTP(secret)
+    previous = totp.at(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30))
+    confirm = ["user", "totp-confirm", ADMIN, "--code", previous, "--db", url]
+    assert CliRunner().invoke(app, confirm).exit_code == 0
+    _login(client, ADMIN, totp=totp.now())
