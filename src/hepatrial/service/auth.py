@@ -12,11 +12,11 @@ slow hash is needed), with an expiry and a revocation time.
 
 A TOTP second factor (RFC 6238, ``pyotp``: 6 digits, 30-second steps, one step of clock drift
 either way) is required of every user who sees allocations at every site (:func:`needs_totp`:
-admins and monitors bound to no site) and optional for others. The secret is stored sealed with
-the store's key file (:func:`hepatrial.store.sealing.seal_secret`), never usable from the
-database alone; a code is accepted once (the last accepted time step is kept). A missing or
-wrong code counts as a failed sign-in, towards the lockout, with the same answer as a wrong
-password.
+admins, and unblinded users bound to no site such as a monitor of every site) and optional for
+others. The secret is stored sealed with the store's key file
+(:func:`hepatrial.store.sealing.seal_secret`), never usable from the database alone; a code is
+accepted once (the last accepted time step is kept). A missing or wrong code counts as a failed
+sign-in, towards the lockout, with the same answer as a wrong password.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def _verify(credential: Credential | None, found: User | None, password: str) ->
 
 def needs_totp(user: UserLike) -> bool:
     """True when ``user`` must sign in with a second factor: they see allocations at every site
-    (admins, and monitors bound to no site)."""
+    (admins, and unblinded users bound to no site, such as a monitor of every site)."""
     return policy.sees_allocation(user) and policy.visible_sites(user) is None
 
 
