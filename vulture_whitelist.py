@@ -114,6 +114,10 @@ record_questionnaire
 schedule
 audit_verification
 _._refuse_insecure
+login  # server.signin
+logout
+idle_timeout_minutes  # server.schemas: response fields FastAPI serializes
+sessions_ended
 
 # The result protocol (hepatrial.stats.results): every result's provenance, read by reports.
 _.provenance

@@ -8,6 +8,7 @@ import hepatrial
 from hepatrial.server.errors import install_error_handlers
 from hepatrial.server.routes import router
 from hepatrial.server.settings import Settings
+from hepatrial.server.signin import router as signin_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,4 +26,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(router, prefix="/api/v1")
+    app.include_router(signin_router, prefix="/api/v1")
     return app

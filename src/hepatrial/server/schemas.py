@@ -188,3 +188,25 @@ class AuditVerificationPublic(BaseModel):
     entries: int
     head_hash: str | None
     first_problem: str | None
+
+
+class LoginCreate(Create):
+    user_id: str = Field(max_length=64)
+    password: str = Field(max_length=1000)
+    totp: str | None = Field(
+        default=None, max_length=10, description="The current code of the user's authenticator."
+    )
+
+
+class LoginPublic(BaseModel):
+    user_id: str
+    role: str
+    csrf_token: str = Field(
+        description="Send it as X-CSRF-Token with every POST, PUT, PATCH and DELETE."
+    )
+    expires_at: dt.datetime = Field(description="The latest end of the session (absolute timeout).")
+    idle_timeout_minutes: int
+
+
+class LogoutPublic(BaseModel):
+    sessions_ended: int

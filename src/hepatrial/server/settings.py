@@ -7,10 +7,11 @@ other than the loopback without declaring that TLS is terminated in front
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from typing import Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hepatrial.store import DEFAULT_URL
@@ -27,6 +28,18 @@ class Settings(BaseSettings):
     workers: int = 1
     development: bool = False
     behind_tls: bool = False
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
+
+    @property
+    def idle_timeout(self) -> dt.timedelta:
+        """A browser session ends after this long without a request."""
+        return dt.timedelta(minutes=self.idle_minutes)
+
+    @property
+    def absolute_timeout(self) -> dt.timedelta:
+        """A browser session ends this long after sign-in, however active."""
+        return dt.timedelta(hours=self.absolute_hours)
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> Self:

@@ -10,8 +10,10 @@ from hepatrial.store.accounts import (
     AUTH_EVENTS,
     ApiToken,
     AuthEvent,
+    BrowserSession,
     Credential,
     IdempotencyKey,
+    TotpSecret,
 )
 from hepatrial.store.audit import AuditProblem, AuditReport, acting_as, verify_audit
 from hepatrial.store.base import Base
@@ -62,6 +64,7 @@ __all__ = [
     "AuditReport",
     "AuthEvent",
     "Base",
+    "BrowserSession",
     "Confirmation",
     "Credential",
     "Discontinuation",
@@ -75,6 +78,7 @@ __all__ = [
     "Screening",
     "Site",
     "StoreSession",
+    "TotpSecret",
     "Trial",
     "User",
     "Visit",

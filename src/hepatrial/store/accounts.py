@@ -1,4 +1,5 @@
-"""Sign-in data: password credentials, API tokens and the events of signing in.
+"""Sign-in data: password credentials, TOTP secrets, API tokens, browser sessions and the events
+of signing in.
 
 Every table is audited. Neither a password nor a token is ever stored: a credential keeps the
 Argon2id hash of the password (``argon2-cffi``), which the audit log does not copy (it records
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hepatrial.store.base import Audited, Base, audit_value, utc_now
@@ -41,6 +42,32 @@ class Credential(Audited, Base):
         }
 
 
+class TotpSecret(Audited, Base):
+    """A user's TOTP second factor (RFC 6238): the secret sealed with the store's key file.
+
+    ``confirmed_at`` is set once the user has shown a code from their authenticator;
+    ``last_step`` is the 30-second time step of the last accepted code, so that a code is
+    accepted once (a replay within its window is refused).
+    """
+
+    __tablename__ = "totp_secrets"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    confirmed_at: Mapped[dt.datetime | None]
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    def audit_state(self) -> dict[str, Any]:
+        """Everything but the sealed secret: the log shows enrolment, never the secret."""
+        return {
+            "user_id": self.user_id,
+            "created_at": audit_value(self.created_at, is_float=False),
+            "confirmed_at": audit_value(self.confirmed_at, is_float=False),
+            "last_step": self.last_step,
+        }
+
+
 class ApiToken(Audited, Base):
     """An API token for an integration: only its SHA-256 is kept; it may expire or be revoked."""
 
@@ -67,6 +94,22 @@ class AuthEvent(Audited, Base):
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class BrowserSession(Base):
+    """A browser's signed-in session: only the SHA-256 of its 256-bit cookie token is kept.
+
+    Request bookkeeping, not trial data (its logins and logouts are audited ``auth_events``);
+    the CSRF token is derived from the cookie token by HMAC, so it needs no column.
+    """
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[dt.datetime | None]
 
 
 class IdempotencyKey(Base):

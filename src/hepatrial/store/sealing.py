@@ -17,6 +17,9 @@ otherwise ``$HEPATRIAL_KEY_DIR`` (default ``~/.local/share/hepatrial/keys``) hol
 
 The key is read from the file each time a seed is unsealed, never cached in the process; stores
 made before sealing (a plain 32-byte seed) still unseal, and ``hepatrial init`` always seals.
+
+The same key seals users' TOTP secrets (:func:`seal_secret`), bound to the user by the
+associated data: a copy of the database cannot produce anyone's second factor either.
 """
 
 from __future__ import annotations
@@ -126,4 +129,31 @@ def unseal(stored: bytes, key_file: Path, *, trial_id: int, commitment: str) -> 
         raise SealingKeyError(
             f"the key in {key_file} does not unseal this store's allocation seed (another "
             "store's key, or a changed seed row): give the key made when this trial was created"
+        ) from None
+
+
+def _secret_data(user_id: str) -> bytes:
+    return f"hepatrial sign-in secret|user {user_id}".encode()
+
+
+def seal_secret(secret: bytes, key: bytes, *, user_id: str) -> bytes:
+    """The sealed form of a user's sign-in secret (a TOTP key), bound to ``user_id``.
+
+    Same key and AES-256-GCM as the allocation seed; the associated data name the user, so a
+    sealed secret copied to another user's row does not unseal.
+    """
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return MAGIC + nonce + AESGCM(key).encrypt(nonce, secret, _secret_data(user_id))
+
+
+def unseal_secret(stored: bytes, key_file: Path, *, user_id: str) -> bytes:
+    """A user's sign-in secret from its sealed form (see :func:`seal_secret`)."""
+    body = stored[len(MAGIC) :] if stored.startswith(MAGIC) else b""
+    nonce, sealed = body[:NONCE_BYTES], body[NONCE_BYTES:]
+    try:
+        return AESGCM(read_key(key_file)).decrypt(nonce, sealed, _secret_data(user_id))
+    except (InvalidTag, ValueError):
+        raise SealingKeyError(
+            f"the key in {key_file} does not unseal the sign-in secret of user {user_id!r} "
+            "(another store's key, or a secret moved from another user): enrol again"
         ) from None
