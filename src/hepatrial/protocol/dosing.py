@@ -8,7 +8,7 @@ window, and the total amount: for a per-kg dose ``total = amount per kg x weight
 5 x 10^5 cells/kg x 70 kg = 3.5 x 10^7 cells), for a fixed dose the amount itself.
 
 ``check_dose(protocol, *, intervention, dose_number, amount, unit, weight_kg, given_on=None,
-randomization_date=None) -> DoseCheck``: refuses (:class:`~hepatrial.exceptions.RecordError`) a
+randomization_date=None) -> DoseCheck``: refuses (:class:`~hepatrial.exceptions.InvalidRecordError`) a
 dose outside the protocol's bounds, in a unit that is not the product's, a dose number beyond
 the planned count or a date before randomization; a date outside the window is returned as a
 deviation, not refused.
@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from hepatrial.exceptions import RecordError
+from hepatrial.exceptions import InvalidRecordError
 from hepatrial.protocol.models import Intervention, Protocol
 
 WEIGHT_RANGE_KG = (25.0, 300.0)
@@ -96,7 +96,7 @@ class DoseCheck:
 def _check_weight(weight_kg: float) -> float:
     low, high = WEIGHT_RANGE_KG
     if not low <= weight_kg <= high:
-        raise RecordError(
+        raise InvalidRecordError(
             f"weight_kg={weight_kg:g} kg is outside the plausible {low:g}-{high:g} kg; "
             "was it entered in pounds or grams?"
         )
@@ -108,7 +108,9 @@ def _intervention(protocol: Protocol, intervention_id: str) -> Intervention:
         if intervention.id == intervention_id:
             return intervention
     known = ", ".join(i.id for i in protocol.interventions) or "none"
-    raise RecordError(f"intervention={intervention_id!r} is not in {protocol.id}; known: {known}")
+    raise InvalidRecordError(
+        f"intervention={intervention_id!r} is not in {protocol.id}; known: {known}"
+    )
 
 
 def _planned(
@@ -189,21 +191,21 @@ def check_dose(
     weight = _check_weight(weight_kg)
     dose = spec.dose
     if unit not in (dose.unit, f"{dose.unit}/kg"):
-        raise RecordError(
+        raise InvalidRecordError(
             f"{intervention} dose unit {unit!r} is not allowed; give {dose.unit!r} (total) or "
             f"'{dose.unit}/kg'"
         )
     if not 1 <= dose_number <= spec.count:
-        raise RecordError(
+        raise InvalidRecordError(
             f"{intervention} dose_number={dose_number} is outside 1-{spec.count} planned doses"
         )
     if amount <= 0:
-        raise RecordError(f"{intervention} dose {amount:g} {unit} must be positive")
+        raise InvalidRecordError(f"{intervention} dose {amount:g} {unit} must be positive")
     total = amount * weight if unit.endswith("/kg") else amount
     per_kg = total / weight
     compared = per_kg if dose.per_kg else total
     if not dose.minimum * (1 - 1e-12) <= compared <= dose.maximum * (1 + 1e-12):
-        raise RecordError(_bounds_message(spec, amount, unit, weight))
+        raise InvalidRecordError(_bounds_message(spec, amount, unit, weight))
     within, deviation = _timing(spec, dose_number, weight, given_on, randomization_date)
     return DoseCheck(
         intervention=intervention,
@@ -226,7 +228,7 @@ def _timing(
     if given_on is None or randomization_date is None:
         return None, None
     if given_on < randomization_date:
-        raise RecordError(
+        raise InvalidRecordError(
             f"{spec.id} dose {dose_number} given on {given_on}, before the randomization date "
             f"{randomization_date}"
         )

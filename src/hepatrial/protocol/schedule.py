@@ -5,7 +5,7 @@ Public API
 ``visit_schedule(protocol, randomization_date) -> VisitSchedule``
 
 ``check_visit(protocol, *, visit_id, visit_date, randomization_date) -> VisitTiming``: refuses
-(:class:`~hepatrial.exceptions.RecordError`) an unknown visit or a date before randomization, and
+(:class:`~hepatrial.exceptions.InvalidRecordError`) an unknown visit or a date before randomization, and
 reports a date outside the window as a deviation (days early or late) rather than refusing it —
 a late visit still happened and must be recorded.
 """
@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from hepatrial.exceptions import RecordError
+from hepatrial.exceptions import InvalidRecordError
 from hepatrial.protocol.models import Protocol, Visit
 
 
@@ -45,12 +45,12 @@ class VisitSchedule:
     visits: tuple[ScheduledVisit, ...]
 
     def visit(self, visit_id: str) -> ScheduledVisit:
-        """The scheduled visit ``visit_id``; RecordError names the known ids otherwise."""
+        """The scheduled visit ``visit_id``; InvalidRecordError names the known ids otherwise."""
         for visit in self.visits:
             if visit.visit_id == visit_id:
                 return visit
         known = ", ".join(v.visit_id for v in self.visits)
-        raise RecordError(f"visit_id={visit_id!r} is not in the schedule; visits: {known}")
+        raise InvalidRecordError(f"visit_id={visit_id!r} is not in the schedule; visits: {known}")
 
     def open_on(self, when: date) -> tuple[ScheduledVisit, ...]:
         """Visits whose window contains ``when``."""
@@ -136,7 +136,7 @@ def check_visit(
 ) -> VisitTiming:
     """Check an actual visit date; see the module docstring."""
     if visit_date < randomization_date:
-        raise RecordError(
+        raise InvalidRecordError(
             f"visit {visit_id} date {visit_date} is before the randomization date "
             f"{randomization_date}; visits are dated on or after randomization"
         )
