@@ -9,9 +9,8 @@ window, and the total amount: for a per-kg dose ``total = amount per kg x weight
 
 ``check_dose(protocol, *, intervention, dose_number, amount, unit, weight_kg, given_on=None,
 randomization_date=None) -> DoseCheck``: refuses (:class:`~hepatrial.exceptions.InvalidRecordError`)
-a
-dose outside the protocol's bounds, in a unit that is not the product's, a dose number beyond
-the planned count or a date before randomization; a date outside the window is returned as a
+a dose outside the protocol's bounds, in a unit that is not the product's, a dose number
+beyond the planned count or a date before randomization; a date outside the window is returned as a
 deviation, not refused.
 """
 

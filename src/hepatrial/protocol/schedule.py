@@ -6,9 +6,8 @@ Public API
 
 ``check_visit(protocol, *, visit_id, visit_date, randomization_date) -> VisitTiming``: refuses
 (:class:`~hepatrial.exceptions.InvalidRecordError`) an unknown visit or a date before
-randomization, and
-reports a date outside the window as a deviation (days early or late) rather than refusing it —
-a late visit still happened and must be recorded.
+randomization, and reports a date outside the window as a deviation (days early or late)
+rather than refusing it: a late visit still happened and must be recorded.
 """
 
 from __future__ import annotations
