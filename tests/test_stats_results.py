@@ -20,8 +20,11 @@ import hepatrial
 import hepatrial.stats as stats
 from hepatrial.stats.results import RESULT_MEMBERS, Exclusion, Result
 
+OPTION_GROUPS = {"RateColumns"}  # exported classes that are a call's options, not results
 RESULT_CLASSES = {
-    name: getattr(stats, name) for name in stats.__all__ if isinstance(getattr(stats, name), type)
+    name: getattr(stats, name)
+    for name in stats.__all__
+    if isinstance(getattr(stats, name), type) and name not in OPTION_GROUPS
 }
 
 
@@ -95,7 +98,7 @@ EXAMPLES: dict[str, Callable[[], Any]] = {
     ),
     "ProportionsResult": lambda: stats.compare_proportions(9, 56, 18, 54, labels=("msc", "smt")),
     "RateRatioResult": lambda: stats.rate_ratio(
-        _linear(), events="events", exposure="years", group="arm"
+        _linear(), columns=stats.RateColumns(events="events", exposure="years", group="arm")
     ),
     "MmrmResult": lambda: stats.mmrm(
         _long(), outcome="change", group="arm", visit="visit", subject="subject"
