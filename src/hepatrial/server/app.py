@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import hepatrial
+from hepatrial.server.downloads import router as downloads
 from hepatrial.server.errors import install_error_handlers
 from hepatrial.server.routes import router
 from hepatrial.server.settings import Settings
@@ -25,4 +26,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(router, prefix="/api/v1")
+    app.include_router(downloads, prefix="/api/v1")
     return app
