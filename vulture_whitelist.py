@@ -114,6 +114,7 @@ record_questionnaire
 schedule
 audit_verification
 _._refuse_insecure
+_.openapi  # server.app: FastAPI calls app.openapi() to serve the document (problem schemas added)
 
 # The result protocol (hepatrial.stats.results): every result's provenance, read by reports.
 _.provenance

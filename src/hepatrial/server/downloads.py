@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
@@ -21,7 +21,7 @@ from hepatrial import service
 from hepatrial.analysis.store import analyse_store
 from hepatrial.report.html import ReportInput, render_report
 from hepatrial.server.deps import Session, allowed_to
-from hepatrial.server.schemas import ProblemPublic
+from hepatrial.server.errors import problem_responses
 from hepatrial.store import StoreSession, User
 
 router = APIRouter(tags=["downloads"])
@@ -29,10 +29,7 @@ router = APIRouter(tags=["downloads"])
 Exporter = Annotated[User, Depends(allowed_to("export.read"))]
 
 ZIP: Final = "application/zip"
-_REFUSALS: Final[dict[int | str, dict[str, Any]]] = {
-    status: {"model": ProblemPublic, "content": {"application/problem+json": {}}}
-    for status in (401, 403)
-}
+_REFUSALS: Final = problem_responses(400, 401, 403)
 
 
 def sdtm_zip(session: StoreSession) -> bytes:
