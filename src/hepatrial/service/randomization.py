@@ -23,6 +23,7 @@ use it to kill a process inside a randomization; it is never set in production.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, NoReturn
 
@@ -233,6 +234,7 @@ class _Sequence:
 
 
 _sequences: dict[str, _Sequence] = {}
+_sequences_lock = threading.Lock()
 _allocators: dict[str, Allocator] = {}
 
 
@@ -260,6 +262,20 @@ _HISTORY = (
 def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = False) -> _Sequence:
     """The committed allocation history, read incrementally (allocations are append-only).
 
+    One thread of the process at a time: the copy is shared by the threads of a server
+    worker, and the rows to read are chosen from it before the audit head's lock is granted,
+    so another thread must not extend it in between (it did: a tally extended twice from #1).
+    Threads queue here while one waits for the database lock, as they would for that lock.
+    """
+    with _sequences_lock:
+        return _read_history(session, key, allocator, lock=lock)
+
+
+def _read_history(
+    session: Session, key: str, allocator: Allocator, *, lock: bool = False
+) -> _Sequence:
+    """:func:`_history` under the process's lock.
+
     Only rows after the cached ones are read; the last cached row is read again and must
     match, otherwise (a different store at the same URL) the whole history is reloaded. With
     ``lock`` the audit head is locked first, in the same round trip on PostgreSQL
@@ -280,7 +296,7 @@ def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = F
         first = rows[0] if rows else None
         if first is None or first[0] != start or first[3] != cached.participants[-1]:
             _sequences.pop(key, None)
-            return _history(session, key, allocator)
+            return _read_history(session, key, allocator)
         rows = rows[1:]
     new = [PriorAssignment(number, arm, dict(factors)) for number, arm, factors, _ in rows]
     try:
