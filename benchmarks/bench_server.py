@@ -160,8 +160,9 @@ def randomize_over_http(base: str, token: str, clients: int, participants: int) 
         ]
         start.wait(timeout=600)
         load_before = direct._load()
-        began = time.time()
+        began, cpu_began = time.time(), time.process_time()
         finished = [future.result() for future in futures]
+        client_cpu = time.process_time() - cpu_began
     wall = max(end for *_, end in finished) - began
     latencies = np.concatenate([np.asarray(times) for _, times, _ in finished])
     cold = np.asarray([first for first, _, _ in finished])
@@ -178,6 +179,10 @@ def randomize_over_http(base: str, token: str, clients: int, participants: int) 
     print(
         f"{'':<11} first (cold) call of each client, untimed above: median "
         f"{np.median(cold) * 1000:.0f} ms, max {cold.max() * 1000:.0f} ms"
+    )
+    print(
+        f"{'':<11} the clients' own CPU time (httpx, this process): {client_cpu:.1f} s, "
+        f"{client_cpu / participants * 1000:.1f} ms per randomization"
     )
     print(f"{'':<11} {load_before} before, {direct._load()} after")
     return stats
