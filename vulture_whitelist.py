@@ -118,6 +118,7 @@ login  # server.signin
 logout
 idle_timeout_minutes  # server.schemas: response fields FastAPI serializes
 sessions_ended
+_.openapi  # server.app: FastAPI calls app.openapi() to serve the document (problem schemas added)
 
 # The result protocol (hepatrial.stats.results): every result's provenance, read by reports.
 _.provenance

@@ -26,8 +26,37 @@ from hepatrial.exceptions import (
     Problem,
     UnitError,
 )
+from hepatrial.server.schemas import ProblemPublic
 
 PROBLEM_JSON: Final = "application/problem+json"
+
+_DESCRIPTIONS: Final = {
+    400: "Refused by the service.",
+    401: "No usable bearer token.",
+    403: "The policy does not allow the caller's role this action.",
+    404: "No such record among the caller's sites.",
+    409: "Conflicts with stored data (already randomized, an idempotency key reused, ...).",
+    422: "The request or the record failed its checks; ``problems`` lists each.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` declarations of problem-details answers with ``statuses``."""
+    schema = {"$ref": "#/components/schemas/ProblemPublic"}
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+def problem_schemas() -> dict[str, Any]:
+    """The OpenAPI components of :class:`~hepatrial.server.schemas.ProblemPublic`."""
+    schema = ProblemPublic.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"ProblemPublic": schema, **schema.pop("$defs", {})}
+
 
 _KINDS: Final[tuple[tuple[type[HepatrialError], int, str, str], ...]] = (
     (ConfirmationNeededError, 422, "confirmation-needed", "Confirmation needed"),

@@ -210,3 +210,25 @@ class LoginPublic(BaseModel):
 
 class LogoutPublic(BaseModel):
     sessions_ended: int
+
+
+class FieldProblemPublic(BaseModel):
+    """One edit check's problem with a field of a refused record."""
+
+    field: str
+    value: str | int | float | bool | None
+    unit: str | None
+    rule: str
+    severity: str
+    message: str
+    fix: str | None
+
+
+class ProblemPublic(BaseModel):
+    """An error response (RFC 9457 problem details, ``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    problems: list[FieldProblemPublic] = []

@@ -263,7 +263,13 @@ _HISTORY = (
 
 
 def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = False) -> _Sequence:
-    """See :func:`_read_history`; serialized within the process by ``_cache_lock``."""
+    """The committed allocation history, read incrementally (allocations are append-only).
+
+    One thread of the process at a time: the copy is shared by the threads of a server
+    worker, and the rows to read are chosen from it before the audit head's lock is granted,
+    so another thread must not extend it in between (it did: a tally extended twice from #1).
+    Threads queue here while one waits for the database lock, as they would for that lock.
+    """
     with _cache_lock:
         return _read_history(session, key, allocator, lock=lock)
 
@@ -271,7 +277,7 @@ def _history(session: Session, key: str, allocator: Allocator, *, lock: bool = F
 def _read_history(
     session: Session, key: str, allocator: Allocator, *, lock: bool = False
 ) -> _Sequence:
-    """The committed allocation history, read incrementally (allocations are append-only).
+    """:func:`_history` under the process's lock.
 
     Only rows after the cached ones are read; the last cached row is read again and must
     match, otherwise (a different store at the same URL) the whole history is reloaded. With
