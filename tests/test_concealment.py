@@ -26,7 +26,7 @@ from _store_support import ADMIN, INVESTIGATOR, SCREEN_DAY, SEED, msc_patient
 from sqlalchemy import select, text
 
 from hepatrial.allocation import Allocator, PriorAssignment
-from hepatrial.exceptions import NotFoundError, SealingKeyError
+from hepatrial.exceptions import NotAllowedError, NotFoundError, SealingKeyError
 from hepatrial.protocol.loader import load_protocol
 from hepatrial.protocol.models import Allocation, Protocol
 from hepatrial.service import (
@@ -35,6 +35,7 @@ from hepatrial.service import (
     create_trial,
     randomize,
     screen_participant,
+    seal_stored_seed,
     verify_allocations,
 )
 from hepatrial.store import (
@@ -234,5 +235,28 @@ def test_a_copied_sqlite_file_alone_holds_only_the_sealed_seed(tmp_path: Path) -
         assert bytes(sealed).startswith(b"hepatrial-sealed-v1:") and SEED not in bytes(sealed)
         with open_session(url) as session:
             assert session.execute(select(AllocationSecret.seed)).scalar_one() == bytes(sealed)
+    finally:
+        dispose_engine(url)
+
+
+def test_a_store_from_before_sealing_is_sealed_in_place(tmp_path: Path) -> None:
+    """A plain seed (how stores were made before sealing) still allocates; `seal_stored_seed`
+    seals it, the allocations replay as before, and a second call changes nothing."""
+    database = tmp_path / "old.db"
+    url = f"sqlite:///{database}"
+    _build(url)
+    try:
+        engine = make_engine(url)
+        with engine.begin() as connection:  # put the store back as it was made before sealing
+            connection.execute(text("UPDATE allocation_secrets SET seed = :seed"), {"seed": SEED})
+        with open_session(url) as session:
+            assert verify_allocations(session).ok  # the plain seed is read as it is
+            assert seal_stored_seed(session, user=ADMIN) is True
+            stored = session.execute(select(AllocationSecret.seed)).scalar_one()
+            assert stored.startswith(b"hepatrial-sealed-v1:") and SEED not in stored
+            assert verify_allocations(session).ok
+            assert seal_stored_seed(session, user=ADMIN) is False
+            with pytest.raises(NotAllowedError):
+                seal_stored_seed(session, user=INVESTIGATOR)
     finally:
         dispose_engine(url)

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from hepatrial import service
 from hepatrial.cli.operations import Db, User, _done, _store, user_app
 from hepatrial.service import auth
 from hepatrial.store import DEFAULT_URL
@@ -66,9 +67,23 @@ def token_revoke(
     _done(f"token #{token_id} revoked")
 
 
+key_app = typer.Typer(help="The key that seals the allocation seed.", no_args_is_help=True)
+
+
+def key_seal(user: User, db: Db = DEFAULT_URL) -> None:
+    """Seal the plain allocation seed of a store created before sealing (admin)."""
+    with _store(db) as session:
+        sealed = service.seal_stored_seed(session, user=user)
+    _done(
+        "the allocation seed is now sealed" if sealed else "the allocation seed was sealed already"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``user password`` and the ``token`` commands to ``hepatrial``."""
     user_app.command("password")(user_password)
     token_app.command("create")(token_create)
     token_app.command("revoke")(token_revoke)
     app.add_typer(token_app, name="token")
+    key_app.command("seal")(key_seal)
+    app.add_typer(key_app, name="key")

@@ -30,7 +30,14 @@ from hepatrial.service.records import (
 from hepatrial.service.schedule import DueItem, DueSchedule, due_schedule
 from hepatrial.service.screening import StoredScreening, screen_participant
 from hepatrial.service.tables import TABLE_NAMES, load_trial_tables
-from hepatrial.service.trials import TrialInfo, add_site, add_user, create_trial, trial_info
+from hepatrial.service.trials import (
+    TrialInfo,
+    add_site,
+    add_user,
+    create_trial,
+    seal_stored_seed,
+    trial_info,
+)
 
 __all__ = [
     "TABLE_NAMES",
@@ -62,6 +69,7 @@ __all__ = [
     "record_visit",
     "record_withdrawal",
     "screen_participant",
+    "seal_stored_seed",
     "sdtm_domains",
     "trial_info",
     "verify_allocations",

@@ -22,7 +22,7 @@ from hepatrial.service._common import (
     write_operation,
 )
 from hepatrial.store import ROLES, AllocationSecret, Site, Trial, User
-from hepatrial.store.sealing import ensure_key, key_path, seal
+from hepatrial.store.sealing import MAGIC, ensure_key, key_path, seal
 
 SEED_BYTES = 32
 
@@ -113,6 +113,26 @@ def create_trial(
         session.add(AllocationSecret(trial_id=trial.id, seed=sealed))
         session.add(User(id=admin, role="admin", site_code=None, active=True))
     return _info(trial)
+
+
+def seal_stored_seed(session: Session, *, user: str) -> bool:
+    """Seal the plain seed of a store created before sealing (``user``: an admin).
+
+    Returns False when the seed is sealed already. The key is the store's
+    (:func:`hepatrial.store.sealing.key_path`, created if missing); the change is audited.
+    """
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    with write_operation(session, user):
+        acting_user(session, user, "site.manage", "sealing the allocation seed")
+        trial = get_trial(session, lock=True)
+        secret = session.get(AllocationSecret, trial.id)
+        if secret is None or secret.seed.startswith(MAGIC):
+            return False
+        if hashlib.sha256(secret.seed).hexdigest() != trial.seed_commitment:
+            raise ConflictError("the stored seed does not match the trial's commitment")
+        key = ensure_key(key_path(url))
+        secret.seed = seal(secret.seed, key, trial_id=trial.id, commitment=trial.seed_commitment)
+    return True
 
 
 def trial_info(session: Session) -> TrialInfo:
