@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _bench_support import check_rate_line, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench_server.py"
@@ -24,22 +23,9 @@ SCRIPT = ROOT / "benchmarks" / "bench_server.py"
 def test_bench_server_runs_at_tiny_size(postgres_admin_url: str) -> None:
     path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "HEPATRIAL_BENCH_POSTGRES": postgres_admin_url, "PYTHONPATH": path}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--tiny"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = run_script(SCRIPT, ["--tiny"], env)
     for label in ("direct", "HTTP "):
-        (line,) = [x for x in lines if x.startswith(label) and "randomizations" in x]
-        found = re.search(r"([\d.]+)/s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms", line)
-        assert found is not None, line
-        rate, p50, p99 = map(float, found.groups())
-        assert rate > 0 and 0 < p50 <= p99
+        check_rate_line(lines, label)
     assert sum("first (cold) call" in x for x in lines) == 2
     (listed,) = [x for x in lines if x.startswith("HTTP list")]
     assert re.search(r"\(20 of 20\).*p50\s+[\d.]+ ms\s+p95\s+[\d.]+ ms", listed), listed
