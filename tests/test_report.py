@@ -109,6 +109,33 @@ def test_subgroup_overall_row_equals_primary(report_input: ReportInput) -> None:
     assert "MELD" in label
 
 
+def test_a_bug_in_a_subgroup_estimate_is_not_hidden(
+    report_input: ReportInput, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subgroup whose data do not allow the estimate is left out; any other error propagates."""
+    from hepatrial.exceptions import NotEstimableError
+    from hepatrial.report import subgroups
+
+    calls: list[int] = []
+
+    def not_estimable(data: pd.DataFrame, control: str) -> tuple[float, float, float]:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return (-0.87, -1.79, 0.0)  # the overall row
+        raise NotEstimableError("too few participants")
+
+    monkeypatch.setattr(subgroups, "_change_estimate", not_estimable)
+    rows, _ = subgroup_table(report_input.adam, report_input.results, report_input.protocol)
+    assert rows["subgroup"].tolist() == ["Overall"] and len(calls) > 1
+
+    def bug(data: pd.DataFrame, control: str) -> tuple[float, float, float]:
+        raise ValueError("bug")
+
+    monkeypatch.setattr(subgroups, "_change_estimate", bug)
+    with pytest.raises(ValueError, match="bug"):
+        subgroup_table(report_input.adam, report_input.results, report_input.protocol)
+
+
 def test_results_json_round_trips(report_input: ReportInput) -> None:
     payload = json.loads(report_input.results.to_json())
     frame = pd.DataFrame(payload["results"])

@@ -21,6 +21,7 @@ from scipy import stats as scipy_stats
 from hepatrial.analysis.adam import AdamDatasets
 from hepatrial.analysis.labs import paramcd_for
 from hepatrial.analysis.results import TTE_PARAMS, EndpointResult, PlanResults
+from hepatrial.exceptions import ConvergenceError, DataCheckError, NotEstimableError
 from hepatrial.protocol import Protocol
 from hepatrial.report.labels import strat_labels
 from hepatrial.report.tables import strat_levels
@@ -94,8 +95,8 @@ def subgroup_table(
             continue
         try:
             by_factor.setdefault(name, []).append([name, level, len(subset), *estimate(subset)])
-        except (ValueError, np.linalg.LinAlgError):
-            continue
+        except (NotEstimableError, DataCheckError, ConvergenceError, np.linalg.LinAlgError):
+            continue  # the subgroup's data do not allow the estimate; a bug still propagates
     # a factor with one estimable level only repeats the overall estimate
     rows += [row for levels in by_factor.values() if len(levels) >= 2 for row in levels]
     return pd.DataFrame(rows, columns=COLUMNS), label
